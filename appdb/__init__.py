@@ -1,0 +1,1 @@
+"""The application database shared by the bot and the portal: schema and engine only."""

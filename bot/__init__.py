@@ -1,0 +1,1 @@
+"""The AI assistant bot: a matrix-nio client that answers through Ollama."""

@@ -1,0 +1,64 @@
+"""Bot settings, read once from the environment at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from common import secrets as app_secrets
+from common.env import ConfigError, get_float, get_int, get_str, get_url
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant in a Matrix chat. Answer clearly and concisely. Use Markdown when it helps."
+)
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    data_dir: Path
+    homeserver_url: str
+    server_name: str
+    bot_username: str
+    bot_password: str
+    ollama_base_url: str
+    ollama_model: str
+    ollama_timeout: float
+    system_prompt: str
+    catchup_window_s: int
+    log_level: str
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "bot"
+
+    @property
+    def user_id(self) -> str:
+        return f"@{self.bot_username}:{self.server_name}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BotSettings:
+        data_dir = Path(get_str(env, "DATA_DIR", "./var")).resolve()
+        synapse_port = get_int(env, "SYNAPSE_PORT", 8008, minimum=1)
+        password = get_str(env, "BOT_PASSWORD", "")
+        if not password:
+            try:
+                password = app_secrets.read_secret(data_dir, app_secrets.BOT_PASSWORD)
+            except FileNotFoundError:
+                raise ConfigError(
+                    "BOT_PASSWORD is not set and no bot password exists under DATA_DIR/secrets; "
+                    "run `python -m stack bootstrap` first"
+                ) from None
+        return cls(
+            data_dir=data_dir,
+            homeserver_url=get_url(env, "HOMESERVER_URL", f"http://127.0.0.1:{synapse_port}"),
+            server_name=get_str(env, "SERVER_NAME", "localhost"),
+            bot_username=get_str(env, "BOT_USERNAME", "bot"),
+            bot_password=password,
+            ollama_base_url=get_url(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
+            ollama_model=get_str(env, "OLLAMA_MODEL", "llama3:latest"),
+            ollama_timeout=get_float(env, "OLLAMA_TIMEOUT", 120.0),
+            system_prompt=get_str(env, "SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
+            catchup_window_s=get_int(env, "CATCHUP_WINDOW_SECONDS", 600),
+            log_level=get_str(env, "LOG_LEVEL", "INFO").upper(),
+        )

@@ -1,0 +1,27 @@
+"""`python -m portal`: serve the portal on PORTAL_HOST:PORTAL_PORT."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from aiohttp import web
+
+from common.env import ConfigError, load_environ
+from portal.app import create_app
+from portal.config import PortalSettings
+
+
+def main() -> int:
+    try:
+        settings = PortalSettings.from_env(load_environ())
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Plain pages: the home page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from portal.keys import SETTINGS
+
+
+@aiohttp_jinja2.template("home.html")
+async def home(request: web.Request) -> dict[str, Any]:
+    settings = request.app[SETTINGS]
+    return {
+        "server_name": settings.server_name,
+        "homeserver_url": settings.public_homeserver_url,
+        "bot_user_id": f"@{settings.bot_username}:{settings.server_name}",
+    }

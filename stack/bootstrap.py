@@ -1,0 +1,125 @@
+"""First-start provisioning: wait for Synapse, make sure the admin and bot accounts
+exist, lift the bot's rate limit, and create `#public` and `#gallery`.
+
+Every step is idempotent, so it runs on every start.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from common import secrets as app_secrets
+from common.synapse_admin import (
+    SynapseError,
+    UserInUse,
+    login,
+    override_ratelimit,
+    register_user,
+    wait_until_up,
+)
+from stack.settings import StackSettings
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_DEVICE_ID = "PLATFORM_BOOTSTRAP"
+PUBLIC_ROOMS = {
+    "public": ("Public", "The public room for everyone on this server. Ask the AI with @bot <question>."),
+    "gallery": ("Gallery", "Photos and videos shared by everyone on this server."),
+}
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    admin_token: str
+    bot_user_id: str
+    room_ids: dict[str, str]
+
+
+async def _ensure_account(
+    session: aiohttp.ClientSession, settings: StackSettings, username: str, password: str, admin: bool
+) -> str:
+    """Register `username` if missing; returns its user id."""
+    secret = app_secrets.ensure_secret(settings.data_dir, app_secrets.REGISTRATION_SHARED_SECRET)
+    try:
+        registration = await register_user(
+            session, settings.homeserver_url, secret, username, password, admin=admin
+        )
+        log.info("registered %s", registration.user_id)
+        return registration.user_id
+    except UserInUse:
+        return f"@{username}:{settings.server_name}"
+
+
+async def _client_api(
+    session: aiohttp.ClientSession, method: str, url: str, token: str, json: Any = None
+) -> dict[str, Any]:
+    async with session.request(
+        method, url, json=json, headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        body = await response.json(content_type=None)
+        if response.status >= 400:
+            raise SynapseError(response.status, body.get("errcode", "M_UNKNOWN"), body.get("error", ""))
+        return body if isinstance(body, dict) else {}
+
+
+async def _ensure_room(
+    session: aiohttp.ClientSession, settings: StackSettings, token: str, alias_name: str, bot_user_id: str
+) -> str:
+    base = f"{settings.homeserver_url}/_matrix/client/v3"
+    alias = f"#{alias_name}:{settings.server_name}"
+    try:
+        found = await _client_api(session, "GET", f"{base}/directory/room/{quote(alias)}", token)
+        room_id = str(found["room_id"])
+    except SynapseError as error:
+        if error.errcode != "M_NOT_FOUND":
+            raise
+        name, topic = PUBLIC_ROOMS[alias_name]
+        created = await _client_api(
+            session,
+            "POST",
+            f"{base}/createRoom",
+            token,
+            {
+                "room_alias_name": alias_name,
+                "name": name,
+                "topic": topic,
+                "preset": "public_chat",
+                "visibility": "public",
+                "invite": [bot_user_id],
+            },
+        )
+        room_id = str(created["room_id"])
+        log.info("created %s (%s)", alias, room_id)
+    # Keep it listed in the room directory even if someone unlisted it by accident.
+    await _client_api(
+        session, "PUT", f"{base}/directory/list/room/{quote(room_id)}", token, {"visibility": "public"}
+    )
+    return room_id
+
+
+async def bootstrap(settings: StackSettings, session: aiohttp.ClientSession) -> BootstrapResult:
+    await wait_until_up(session, settings.homeserver_url)
+    admin_password = app_secrets.ensure_secret(settings.data_dir, app_secrets.ADMIN_PASSWORD)
+    bot_password = app_secrets.ensure_secret(settings.data_dir, app_secrets.BOT_PASSWORD)
+    await _ensure_account(session, settings, settings.admin_username, admin_password, admin=True)
+    bot_user_id = await _ensure_account(session, settings, settings.bot_username, bot_password, admin=False)
+    # A fixed device id means repeated bootstraps reuse one admin device.
+    admin = await login(
+        session,
+        settings.homeserver_url,
+        settings.admin_username,
+        admin_password,
+        device_id=BOOTSTRAP_DEVICE_ID,
+        device_name="platform bootstrap",
+    )
+    await override_ratelimit(session, settings.homeserver_url, admin.access_token, bot_user_id)
+    room_ids = {
+        name: await _ensure_room(session, settings, admin.access_token, name, bot_user_id)
+        for name in PUBLIC_ROOMS
+    }
+    return BootstrapResult(admin.access_token, bot_user_id, room_ids)

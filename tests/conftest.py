@@ -1,0 +1,69 @@
+"""Shared fixtures: one real Synapse and one Ollama double per test session, the real
+bot as a subprocess, and registered Matrix users."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import pytest
+
+from tests.bot_process import BotProcess
+from tests.matrix_user import MatrixUser
+from tests.ollama_double import FakeModel, OllamaDouble
+from tests.synapse_server import SynapseServer, start_synapse
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    server = start_synapse(tmp_path_factory.mktemp("stack"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ollama_server() -> Iterator[OllamaDouble]:
+    double = OllamaDouble(models=[FakeModel("llama3:latest"), FakeModel("llava:latest", vision=True)]).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def ollama(ollama_server: OllamaDouble) -> Iterator[OllamaDouble]:
+    """The session's Ollama double, reset to defaults (echo replies, no delay, no errors)."""
+    ollama_server.reset()
+    yield ollama_server
+    if ollama_server._loop is None:  # a test stopped it: bring it back for the others
+        ollama_server.start()
+    ollama_server.reset()
+
+
+@pytest.fixture(scope="session")
+def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProcess]:
+    data_dir = synapse.settings.data_dir
+    env = {
+        **synapse.env(),
+        "OLLAMA_BASE_URL": ollama_server.base_url,
+        "OLLAMA_MODEL": "llama3:latest",
+        "OLLAMA_TIMEOUT": "10",
+        "LOG_LEVEL": "DEBUG",
+    }
+    process = BotProcess(env, data_dir, data_dir / "bot.log").start()
+    yield process
+    process.stop()
+
+
+UserFactory = Callable[..., Awaitable[MatrixUser]]
+
+
+@pytest.fixture
+async def make_user(synapse: SynapseServer) -> AsyncIterator[UserFactory]:
+    users: list[MatrixUser] = []
+
+    async def factory(prefix: str = "user", **kwargs: object) -> MatrixUser:
+        user = await MatrixUser.register(synapse, prefix, **kwargs)  # type: ignore[arg-type]
+        users.append(user)
+        return user
+
+    yield factory
+    for user in users:
+        await user.close()

@@ -1,0 +1,107 @@
+"""A test user: a real matrix-nio client registered on the test Synapse, with helpers
+to send messages and wait (by syncing, never sleeping) for the events a person would see."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, JoinResponse, RoomSendResponse, SyncResponse
+
+from common.synapse_admin import register_user
+from tests.synapse_server import SynapseServer
+
+_counter = itertools.count()
+Event = dict[str, Any]
+
+
+class MatrixUser:
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    @classmethod
+    async def register(
+        cls, synapse: SynapseServer, prefix: str = "user", *, store_path: str | None = None
+    ) -> MatrixUser:
+        username = f"{prefix}{next(_counter)}_{int(time.time() * 1000) % 10**8}"
+        async with aiohttp.ClientSession() as session:
+            registration = await register_user(
+                session, synapse.url, synapse.shared_secret, username, "correct horse battery"
+            )
+        client = AsyncClient(
+            synapse.url,
+            registration.user_id,
+            store_path=store_path or "",
+            config=AsyncClientConfig(encryption_enabled=store_path is not None, request_timeout=30),
+        )
+        client.restore_login(registration.user_id, registration.device_id, registration.access_token)
+        user = cls(client)
+        await user.sync()
+        return user
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def sync(self, timeout_ms: int = 0) -> SyncResponse:
+        response = await self.client.sync(timeout=timeout_ms, since=self.client.next_batch, full_state=False)
+        assert isinstance(response, SyncResponse), response
+        return response
+
+    async def join(self, room: str) -> str:
+        response = await self.client.join(room)
+        assert isinstance(response, JoinResponse), response
+        await self.sync()
+        return response.room_id
+
+    async def send(self, room_id: str, body: str, **extra: Any) -> str:
+        content: dict[str, Any] = {"msgtype": "m.text", "body": body, **extra}
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        assert isinstance(response, RoomSendResponse), response
+        return response.event_id
+
+    async def wait_for(
+        self, room_id: str, predicate: Callable[[Event], bool], timeout: float = 30.0
+    ) -> Event:
+        """Sync until an event in `room_id` satisfies `predicate`; returns its source."""
+        found = await self.collect(room_id, predicate, count=1, timeout=timeout)
+        return found[0]
+
+    async def collect(
+        self, room_id: str, predicate: Callable[[Event], bool], count: int, timeout: float = 30.0
+    ) -> list[Event]:
+        deadline = time.monotonic() + timeout
+        found: list[Event] = []
+        while len(found) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"saw {len(found)} of {count} expected events in {room_id}")
+            response = await self.sync(timeout_ms=int(min(remaining, 5) * 1000))
+            room = response.rooms.join.get(room_id)
+            for event in room.timeline.events if room else []:
+                if predicate(event.source):
+                    found.append(event.source)
+        return found
+
+
+def replies_to(event_id: str, sender: str | None = None) -> Callable[[Event], bool]:
+    """Matches a message that replies to `event_id` (optionally from `sender`)."""
+
+    def matches(event: Event) -> bool:
+        content = event.get("content", {})
+        relates = content.get("m.relates_to", {})
+        return (
+            event.get("type") == "m.room.message"
+            and relates.get("m.in_reply_to", {}).get("event_id") == event_id
+            and (sender is None or event.get("sender") == sender)
+        )
+
+    return matches

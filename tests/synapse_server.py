@@ -1,0 +1,100 @@
+"""A real Synapse from the pip package, in a temp dir on a free port, for the tests.
+
+Configured by the same renderer as `make run`, plus an overlay that lifts rate limits,
+and provisioned by the same bootstrap (admin, bot, #public, #gallery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from common import secrets as app_secrets
+from stack.bootstrap import BootstrapResult, bootstrap
+from stack.settings import StackSettings
+from stack.synapse_config import render
+from tests.ollama_double import free_port
+
+UNLIMITED = {"per_second": 10_000, "burst_count": 10_000}
+TEST_OVERLAY: dict[str, Any] = {
+    "rc_message": UNLIMITED,
+    "rc_registration": UNLIMITED,
+    "rc_login": {"address": UNLIMITED, "account": UNLIMITED, "failed_attempts": UNLIMITED},
+    "rc_joins": {"local": UNLIMITED, "remote": UNLIMITED},
+    "rc_joins_per_room": UNLIMITED,
+    "rc_invites": {"per_room": UNLIMITED, "per_user": UNLIMITED, "per_issuer": UNLIMITED},
+    "rc_admin_redaction": UNLIMITED,
+    "rc_room_creation": UNLIMITED,
+    "rc_presence": {"per_user": UNLIMITED},
+    "rc_delayed_event_mgmt": UNLIMITED,
+}
+
+
+@dataclass
+class SynapseServer:
+    settings: StackSettings
+    process: subprocess.Popen[bytes]
+    provisioned: BootstrapResult
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.settings.homeserver_url
+
+    @property
+    def server_name(self) -> str:
+        return self.settings.server_name
+
+    @property
+    def shared_secret(self) -> str:
+        return app_secrets.read_secret(self.settings.data_dir, app_secrets.REGISTRATION_SHARED_SECRET)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a bot or portal process talking to this server."""
+        return {
+            "DATA_DIR": str(self.settings.data_dir),
+            "SERVER_NAME": self.server_name,
+            "SYNAPSE_PORT": str(self.settings.synapse_port),
+            "HOMESERVER_URL": self.url,
+            "BOT_USERNAME": self.settings.bot_username,
+        }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,)) -> SynapseServer:
+    settings = StackSettings.from_env(
+        {"DATA_DIR": str(data_dir), "SYNAPSE_PORT": str(free_port()), "SYNAPSE_LOG_LEVEL": "WARNING"}
+    )
+    config_path = render(settings, overlays=overlays)
+    log_path = data_dir / "synapse.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=data_dir,
+        )
+
+    async def provision() -> BootstrapResult:
+        async with aiohttp.ClientSession() as session:
+            return await bootstrap(settings, session)
+
+    try:
+        provisioned = asyncio.run(provision())
+    except BaseException:
+        process.kill()
+        raise
+    return SynapseServer(settings, process, provisioned, log_path)
