@@ -9,34 +9,67 @@ import sys
 
 from nio import AsyncClient, AsyncClientConfig
 
-from bot.app import Bot
-from bot.assistant import Assistant
+from appdb.engine import create_schema, make_engine
+from bot.answering import Answerer, AnswerSettings
+from bot.app import BotRunner
+from bot.assistant import Assistant, ModelCatalogue
+from bot.commands import CommandRunner
 from bot.config import BotSettings
+from bot.handler import EventHandler
+from bot.matrix_io import MatrixIO
+from bot.memory import ConversationMemory
+from bot.routing import BotIdentity
 from bot.sync_position import SyncPosition
+from bot.tasks import ConversationTasks
 from common.env import ConfigError, load_environ
 
 
-async def serve(settings: BotSettings) -> None:
+def build_client(settings: BotSettings) -> AsyncClient:
     store_dir = settings.state_dir / "crypto"
     store_dir.mkdir(parents=True, exist_ok=True)
-    client = AsyncClient(
+    return AsyncClient(
         settings.homeserver_url,
         settings.user_id,
         store_path=str(store_dir),
         config=AsyncClientConfig(encryption_enabled=True, max_timeout_retry_wait_time=10, request_timeout=45),
     )
-    assistant = Assistant(
-        settings.ollama_base_url, settings.ollama_model, settings.system_prompt, settings.ollama_timeout
+
+
+async def serve(settings: BotSettings) -> None:
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    client = build_client(settings)
+    identity = BotIdentity(settings.user_id, settings.bot_username)
+    matrix = MatrixIO(client)
+    memory = ConversationMemory(engine, settings.history_window_messages)
+    catalogue = ModelCatalogue(settings.ollama_base_url, settings.ollama_timeout)
+    commands = CommandRunner(catalogue, memory, settings.ollama_model, identity.localpart)
+    answerer = Answerer(
+        AnswerSettings(
+            system_prompt=settings.system_prompt,
+            max_context_tokens=settings.max_context_tokens,
+            max_input_chars=settings.max_input_chars,
+            edit_interval_s=settings.edit_interval_s,
+            max_edits=settings.max_edits_per_answer,
+        ),
+        Assistant(settings.ollama_base_url, settings.ollama_timeout),
+        catalogue,
+        memory,
+        commands,
+        matrix,
     )
-    bot = Bot(settings, client, assistant, SyncPosition(settings.state_dir))
+    tasks = ConversationTasks()
+    handler = EventHandler(identity, answerer, commands, matrix, tasks, settings.catchup_window_s)
+    runner = BotRunner(settings, client, handler, tasks, SyncPosition(settings.state_dir))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await bot.run(stop)
+        await runner.run(stop)
     finally:
         await client.close()
+        await engine.dispose()
 
 
 def main() -> int:
@@ -46,7 +79,8 @@ def main() -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("nio").setLevel(logging.WARNING)
+    for noisy in ("nio", "httpx", "aiosqlite", "peewee"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     asyncio.run(serve(settings))
     return 0
 

@@ -1,7 +1,7 @@
-"""Which messages are for the bot: a pure decision, with no I/O.
+"""Which messages are for the bot, and what they ask: a pure decision, with no I/O.
 
-`route()` looks at one message and says whether to answer it and with what question.
-The dispatcher in `bot.app` acts on the decision.
+`route()` looks at one message and says whether to answer it, run a command, or ignore
+it, and why. The handler in `bot.handler` acts on the decision.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+
+from bot.commands import Command, parse_command
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,13 @@ class IncomingMessage:
     body: str
     msgtype: str = "m.text"
     mentioned_user_ids: tuple[str, ...] = ()
+    is_direct: bool = False
 
 
 class Action(Enum):
     IGNORE = "ignore"
     ANSWER = "answer"
+    COMMAND = "command"
     PROMPT_FOR_QUESTION = "prompt_for_question"
 
 
@@ -40,6 +44,8 @@ class Decision:
     action: Action
     question: str = ""
     reason: str = ""
+    with_image: bool = False
+    command: Command | None = None
 
 
 def _address_pattern(bot: BotIdentity) -> re.Pattern[str]:
@@ -59,16 +65,43 @@ def strip_address(body: str, bot: BotIdentity) -> str | None:
     return match.group("rest").strip() if match else None
 
 
+def strip_reply_fallback(body: str) -> str:
+    """Drop the `> <@user> quoted text` lines older clients put before a reply."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith("> <"):
+        return body
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).lstrip("\n")
+
+
+def _question(message: IncomingMessage, bot: BotIdentity) -> str | None:
+    addressed = strip_address(message.body, bot)
+    if addressed is not None:
+        return addressed
+    if message.is_direct or bot.user_id in message.mentioned_user_ids:
+        return message.body.strip()
+    return None
+
+
 def route(message: IncomingMessage, bot: BotIdentity) -> Decision:
     if message.sender == bot.user_id:
         return Decision(Action.IGNORE, reason="own message")
+    if message.msgtype == "m.image":
+        if message.is_direct:
+            return Decision(
+                Action.ANSWER, question=message.body, reason="image in a direct chat", with_image=True
+            )
+        return Decision(Action.IGNORE, reason="image outside a direct chat")
     if message.msgtype != "m.text":
         return Decision(Action.IGNORE, reason=f"msgtype {message.msgtype}")
-    question = strip_address(message.body, bot)
-    if question is None and bot.user_id in message.mentioned_user_ids:
-        question = message.body.strip()
+    question = _question(message, bot)
     if question is None:
         return Decision(Action.IGNORE, reason="not addressed to the bot")
     if not question:
         return Decision(Action.PROMPT_FOR_QUESTION, reason="address without a question")
-    return Decision(Action.ANSWER, question=question, reason="addressed to the bot")
+    command = parse_command(question)
+    if command is not None:
+        return Decision(Action.COMMAND, reason="command", command=command)
+    where = "direct chat" if message.is_direct else "addressed to the bot"
+    return Decision(Action.ANSWER, question=question, reason=where)

@@ -3,4 +3,40 @@
 from __future__ import annotations
 
 AI_UNAVAILABLE = "Sorry, the AI service is unavailable right now. Please try again in a little while."
+ANSWER_INTERRUPTED = "(The answer was cut short: the AI service stopped responding.)"
 EMPTY_QUESTION = "Ask me something after the mention, for example: @{bot} what is Matrix?"
+MODEL_MISSING = (
+    "Your model `{model}` is not available in Ollama any more. "
+    "Choose another with `!model <name>`; `!models` lists them."
+)
+NO_VISION = "The model `{model}` cannot see images."
+NO_VISION_SUGGEST = " Switch to one that can with `!model {suggestion}`."
+NO_VISION_NONE = " None of the models in Ollama can see images."
+IMAGE_UNREADABLE = "Sorry, I could not download that image from the homeserver."
+INPUT_CUT = "Your message was long, so I only read its first {limit:,} characters."
+DEFAULT_IMAGE_QUESTION = "Describe this image."
+
+GREETING = (
+    "Hi! I'm the AI assistant. Everything you write here is a question for me, and I "
+    "remember our conversation in this chat.\n\n{commands}"
+)
+COMMANDS_HELP = (
+    "Commands:\n"
+    "- `!help`: this list\n"
+    "- `!models`: the models you can choose, and your current one\n"
+    "- `!model <name>`: use another model\n"
+    "- `!reset`: forget our conversation in this room\n\n"
+    "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
+)
+UNKNOWN_COMMAND = "I don't know the command `{command}`. {help_hint}"
+HELP_HINT = "Say `!help` for the list."
+MODELS_HEADER = "Models in Ollama (yours is marked):"
+MODELS_LINE = "- `{name}`{vision}{current}"
+MODELS_VISION_MARK = " (sees images)"
+MODELS_CURRENT_MARK = " **← current**"
+MODELS_NONE = "Ollama has no models yet. An operator can add one with `ollama pull llama3`."
+MODELS_CURRENT_MISSING = "\n\nYour current model `{model}` is not in Ollama any more."
+MODEL_USAGE = "Say which model, for example `!model llama3:latest`. `!models` lists them."
+MODEL_SET = "Done: I'll answer you with `{model}` from now on."
+MODEL_UNKNOWN = "Ollama has no model called `{model}`. `!models` lists the ones it has."
+RESET_DONE = "Done: I've forgotten our conversation in this room."

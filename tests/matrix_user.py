@@ -105,3 +105,70 @@ def replies_to(event_id: str, sender: str | None = None) -> Callable[[Event], bo
         )
 
     return matches
+
+
+class AnswerView:
+    """What a client shows for the bot's answer to one question: the reply, with its
+    latest `m.replace` edit applied."""
+
+    def __init__(self, question_id: str, sender: str) -> None:
+        self.question_id = question_id
+        self.sender = sender
+        self.reply: Event | None = None
+        self.edits: list[Event] = []
+        self.other_replies: list[Event] = []
+
+    def feed(self, event: Event) -> None:
+        content = event.get("content", {})
+        relates = content.get("m.relates_to", {})
+        if event.get("sender") != self.sender or event.get("type") != "m.room.message":
+            return
+        if relates.get("m.in_reply_to", {}).get("event_id") == self.question_id:
+            if self.reply is None:
+                self.reply = event
+            else:
+                self.other_replies.append(event)
+        elif self.reply and relates.get("rel_type") == "m.replace" and relates.get("event_id") == self.reply["event_id"]:
+            self.edits.append(event)
+
+    @property
+    def content(self) -> dict[str, Any]:
+        if self.reply is None:
+            return {}
+        if self.edits:
+            return dict(self.edits[-1]["content"]["m.new_content"])
+        return dict(self.reply["content"])
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+
+async def wait_for_answer(
+    user: MatrixUser,
+    room_id: str,
+    question_id: str,
+    sender: str,
+    done: Callable[[AnswerView], bool] | str | None = None,
+    timeout: float = 30.0,
+) -> AnswerView:
+    """Sync until the answer to `question_id` satisfies `done` (by default: any reply;
+    a string: the shown body equals it)."""
+    view = AnswerView(question_id, sender)
+    if done is None:
+        check: Callable[[AnswerView], bool] = lambda v: v.reply is not None  # noqa: E731
+    elif isinstance(done, str):
+        expected = done
+        check = lambda v: v.body == expected  # noqa: E731
+    else:
+        check = done
+    deadline = time.monotonic() + timeout
+    while not check(view):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"answer to {question_id} not as expected; shown: {view.body!r}")
+        response = await user.sync(timeout_ms=int(min(remaining, 5) * 1000))
+        room = response.rooms.join.get(room_id)
+        for event in room.timeline.events if room else []:
+            view.feed(event.source)
+    return view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
-from tests.matrix_user import replies_to
+from tests.matrix_user import replies_to, wait_for_answer
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer
 
@@ -19,10 +19,12 @@ async def test_bot_answers_in_public_room(
     ollama.scripted.append("Hello Alice! I am the assistant.")
 
     question = await alice.send(room_id, "@bot hello")
-    reply = await alice.wait_for(room_id, replies_to(question, sender=synapse.provisioned.bot_user_id))
+    answer = await wait_for_answer(
+        alice, room_id, question, synapse.provisioned.bot_user_id, "Hello Alice! I am the assistant."
+    )
 
-    assert reply["content"]["body"] == "Hello Alice! I am the assistant."
-    assert reply["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
+    assert answer.reply is not None
+    assert answer.reply["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
     sent = ollama.chat_requests()[-1]
     assert sent["model"] == "llama3:latest"
     assert sent["messages"][-1] == {"role": "user", "content": "hello"}
@@ -42,8 +44,7 @@ async def test_bot_answers_a_mention_pill(
         formatted_body=f'<a href="https://matrix.to/#/{bot_id}">bot</a>: what is a pill?',
         **{"m.mentions": {"user_ids": [bot_id]}},
     )
-    reply = await alice.wait_for(room_id, replies_to(question, sender=bot_id))
-    assert reply["content"]["body"] == "You said: what is a pill?"
+    await wait_for_answer(alice, room_id, question, bot_id, "You said: what is a pill?")
 
 
 async def test_ordinary_messages_get_no_answer(
@@ -53,7 +54,7 @@ async def test_ordinary_messages_get_no_answer(
     room_id = await alice.join(f"#public:{synapse.server_name}")
     chatter = await alice.send(room_id, "just chatting with people, not the bot")
     marker = await alice.send(room_id, "@bot ping")
-    await alice.wait_for(room_id, replies_to(marker, sender=synapse.provisioned.bot_user_id))
+    await wait_for_answer(alice, room_id, marker, synapse.provisioned.bot_user_id, "You said: ping")
     # The bot handles a room's messages in order, so by the time the marker is
     # answered, an answer to the chatter would have been sent already.
     assert [
@@ -77,8 +78,7 @@ async def test_ollama_down_gives_a_clear_reply_and_bot_keeps_running(
 
     ollama.start()
     again = await alice.send(room_id, "@bot and now?")
-    reply = await alice.wait_for(room_id, replies_to(again, sender=bot_id))
-    assert reply["content"]["body"] == "You said: and now?"
+    await wait_for_answer(alice, room_id, again, bot_id, "You said: and now?")
 
 
 async def test_ollama_error_gives_a_clear_reply(
@@ -110,5 +110,4 @@ async def test_invited_bot_joins_and_answers(
         ),
     )
     question = await alice.send(room_id, "@bot summarise our plan")
-    reply = await alice.wait_for(room_id, replies_to(question, sender=bot_id))
-    assert reply["content"]["body"] == "You said: summarise our plan"
+    await wait_for_answer(alice, room_id, question, bot_id, "You said: summarise our plan")

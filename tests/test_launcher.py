@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from stack.settings import REPO_ROOT, StackSettings
-from tests.matrix_user import MatrixUser, replies_to
+from tests.matrix_user import MatrixUser, wait_for_answer
 from tests.ollama_double import OllamaDouble, free_port
 from tests.synapse_server import SynapseServer
 
@@ -84,8 +84,7 @@ async def test_make_run_brings_the_stack_up_and_ctrl_c_stops_it(tmp_path: Path, 
         try:
             room_id = await alice.join(f"#public:{settings.server_name}")
             question = await alice.send(room_id, "@bot hi")
-            reply = await alice.wait_for(room_id, replies_to(question, sender=settings.bot_user_id))
-            assert reply["content"]["body"] == "You said: hi"
+            await wait_for_answer(alice, room_id, question, settings.bot_user_id, "You said: hi")
         finally:
             await alice.close()
 

@@ -1,0 +1,90 @@
+"""The bot's Matrix actions, on top of matrix-nio: send, typing, fetch an event, and
+download (and decrypt) media. nio returns errors as values; here they become exceptions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    DownloadResponse,
+    JoinResponse,
+    RoomGetEventResponse,
+    RoomSendResponse,
+)
+from nio.crypto.attachments import decrypt_attachment
+
+log = logging.getLogger(__name__)
+
+
+class MatrixActionFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """An image to fetch: a plain `url`, or an encrypted `file` object (e2e rooms)."""
+
+    mimetype: str
+    url: str | None = None
+    file: dict[str, Any] | None = None
+
+    @classmethod
+    def from_content(cls, content: dict[str, Any]) -> MediaRef | None:
+        mimetype = str(content.get("info", {}).get("mimetype", "image/png"))
+        if isinstance(content.get("file"), dict):
+            return cls(mimetype, file=content["file"])
+        if isinstance(content.get("url"), str):
+            return cls(mimetype, url=content["url"])
+        return None
+
+
+class MatrixIO:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def send(self, room_id: str, content: dict[str, Any]) -> str:
+        response = await self._client.room_send(
+            room_id, "m.room.message", content, ignore_unverified_devices=True
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixActionFailed(f"send to {room_id} failed: {getattr(response, 'message', response)}")
+        return str(response.event_id)
+
+    async def join(self, room_id: str) -> bool:
+        response = await self._client.join(room_id)
+        if isinstance(response, JoinResponse):
+            log.info("joined %s", room_id)
+            return True
+        log.warning("could not join %s: %s", room_id, getattr(response, "message", response))
+        return False
+
+    async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
+        await self._client.room_typing(room_id, on, timeout=timeout_ms)
+
+    async def event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
+        """The event's source (decrypted when nio can), or None if it cannot be fetched."""
+        response = await self._client.room_get_event(room_id, event_id)
+        if not isinstance(response, RoomGetEventResponse):
+            return None
+        event = response.event
+        if type(event).__name__ == "MegolmEvent":
+            try:
+                event = self._client.decrypt_event(event)  # type: ignore[arg-type]
+            except Exception:
+                return None
+        return dict(event.source)
+
+    async def download(self, media: MediaRef) -> bytes:
+        mxc = media.file["url"] if media.file else media.url
+        response = await self._client.download(mxc=mxc)
+        if not isinstance(response, DownloadResponse):
+            raise MatrixActionFailed(f"download of {mxc} failed: {getattr(response, 'message', response)}")
+        data = response.body if isinstance(response.body, bytes) else bytes(response.body)
+        if media.file:
+            data = decrypt_attachment(
+                data, media.file["key"]["k"], media.file["hashes"]["sha256"], media.file["iv"]
+            )
+        return data

@@ -1,0 +1,62 @@
+"""The bot's memory in the app database: each user's conversation per room, and each
+user's model choice (the same setting the portal edits)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from appdb.models import ConversationMessage, UserSettings
+
+HUMAN = "human"
+AI = "ai"
+
+
+class ConversationMemory:
+    def __init__(self, engine: AsyncEngine, window_messages: int) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._window = window_messages
+
+    async def recent(self, user_id: str, room_id: str) -> list[tuple[str, str]]:
+        """The newest `window_messages` messages of this conversation, oldest first."""
+        query = (
+            select(ConversationMessage.role, ConversationMessage.content)
+            .where(ConversationMessage.user_id == user_id, ConversationMessage.room_id == room_id)
+            .order_by(ConversationMessage.id.desc())
+            .limit(self._window)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [(role, content) for role, content in reversed(rows)]
+
+    async def append_turn(self, user_id: str, room_id: str, question: str, answer: str) -> None:
+        """Store a complete turn: both messages in one transaction, or neither."""
+        async with self._sessions.begin() as session:
+            session.add_all(
+                [
+                    ConversationMessage(user_id=user_id, room_id=room_id, role=HUMAN, content=question),
+                    ConversationMessage(user_id=user_id, room_id=room_id, role=AI, content=answer),
+                ]
+            )
+
+    async def reset(self, user_id: str, room_id: str) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(ConversationMessage).where(
+                    ConversationMessage.user_id == user_id, ConversationMessage.room_id == room_id
+                )
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def get_model(self, user_id: str) -> str | None:
+        async with self._sessions() as session:
+            found = await session.get(UserSettings, user_id)
+        return found.model if found else None
+
+    async def set_model(self, user_id: str, model: str) -> None:
+        async with self._sessions.begin() as session:
+            found = await session.get(UserSettings, user_id)
+            if found is None:
+                session.add(UserSettings(user_id=user_id, model=model))
+            else:
+                found.model = model

@@ -1,0 +1,122 @@
+"""Show an answer while the model writes it: post the first words at once, then edit
+the message in place (`m.replace`), at most about once a second and a capped number of
+times, with a last edit that always holds the complete answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.formatting import message_content
+
+
+@dataclass
+class EditThrottle:
+    """Pure pacing decision: may the next intermediate edit go out now?"""
+
+    min_interval: float = 1.0
+    max_edits: int = 20
+    edits: int = 0
+    last_sent_at: float = field(default=float("-inf"))
+
+    def due(self, now: float) -> bool:
+        return self.edits < self.max_edits and now - self.last_sent_at >= self.min_interval
+
+    def record(self, now: float) -> None:
+        self.edits += 1
+        self.last_sent_at = now
+
+
+class Sender(Protocol):
+    async def send(self, room_id: str, content: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where an answer goes: a reply to `event_id`, inside `thread_root` if there is one."""
+
+    room_id: str
+    event_id: str
+    asker: str
+    thread_root: str | None = None
+
+    def relation(self) -> dict[str, Any]:
+        if self.thread_root:
+            return {
+                "rel_type": "m.thread",
+                "event_id": self.thread_root,
+                "is_falling_back": False,
+                "m.in_reply_to": {"event_id": self.event_id},
+            }
+        return {"m.in_reply_to": {"event_id": self.event_id}}
+
+    def reply(self, text: str, *, notice: bool = False) -> dict[str, Any]:
+        content = message_content(text, notice=notice)
+        content["m.relates_to"] = self.relation()
+        content["m.mentions"] = {"user_ids": [self.asker]}
+        return content
+
+
+def edit_content(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
+    """An `m.replace` edit; clients that don't know edits show the `* ` fallback."""
+    return {
+        "msgtype": new["msgtype"],
+        "body": f"* {new['body']}",
+        "format": new["format"],
+        "formatted_body": new["formatted_body"],
+        "m.new_content": {key: value for key, value in new.items() if key != "m.relates_to"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original_event_id},
+        "m.mentions": {},
+    }
+
+
+class StreamingReply:
+    def __init__(
+        self,
+        sender: Sender,
+        target: ReplyTarget,
+        throttle: EditThrottle,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sender = sender
+        self._target = target
+        self._throttle = throttle
+        self._clock = clock
+        self.event_id: str | None = None
+        self.shown = ""
+
+    @property
+    def edits_sent(self) -> int:
+        return self._throttle.edits
+
+    async def update(self, visible_text: str) -> None:
+        """Called with the whole visible answer so far, each time it grows."""
+        if not visible_text or visible_text == self.shown:
+            return
+        now = self._clock()
+        if self.event_id is None:
+            self.event_id = await self._sender.send(self._target.room_id, self._target.reply(visible_text))
+            self.shown = visible_text
+            self._throttle.last_sent_at = now
+        elif self._throttle.due(now):
+            await self._edit(visible_text)
+            self._throttle.record(now)
+
+    async def finish(self, final_text: str, *, notice: bool = False) -> str:
+        """Make sure the message shows `final_text`; returns the answer's event id."""
+        if self.event_id is None:
+            self.event_id = await self._sender.send(
+                self._target.room_id, self._target.reply(final_text, notice=notice)
+            )
+            self.shown = final_text
+        elif final_text != self.shown:
+            await self._edit(final_text)
+        return self.event_id
+
+    async def _edit(self, text: str) -> None:
+        assert self.event_id is not None
+        new = self._target.reply(text)
+        await self._sender.send(self._target.room_id, edit_content(self.event_id, new))
+        self.shown = text
