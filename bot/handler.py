@@ -79,13 +79,20 @@ class EventHandler:
         if event.state_key != self.identity.user_id or event.membership != "join":
             return
         self._joined_at_ms.setdefault(room.room_id, event.server_timestamp)
+        if room.room_id in self._greet_after_join:
+            # Greet once the join has come back through sync, so nio knows the room.
+            self._greet_after_join.discard(room.room_id)
+            greeting = strings.GREETING.format(commands=help_text(self.identity.localpart))
+            self._tasks.spawn(self._send_quietly(room.room_id, message_content(greeting, notice=True)))
 
     async def _join(self, room_id: str) -> None:
-        joined = await self._matrix.join(room_id)
-        if joined and room_id in self._greet_after_join:
-            self._greet_after_join.discard(room_id)
-            greeting = strings.GREETING.format(commands=help_text(self.identity.localpart))
-            await self._matrix.send(room_id, message_content(greeting, notice=True))
+        await self._matrix.join(room_id)
+
+    async def _send_quietly(self, room_id: str, content: dict[str, Any]) -> None:
+        try:
+            await self._matrix.send(room_id, content)
+        except MatrixActionFailed as error:
+            log.warning("%s", error)
 
     # --- messages ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from nio import (
     RoomSendResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import LocalProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,12 @@ class MatrixIO:
         self._client = client
 
     async def send(self, room_id: str, content: dict[str, Any]) -> str:
-        response = await self._client.room_send(
-            room_id, "m.room.message", content, ignore_unverified_devices=True
-        )
+        try:
+            response = await self._client.room_send(
+                room_id, "m.room.message", content, ignore_unverified_devices=True
+            )
+        except LocalProtocolError as error:
+            raise MatrixActionFailed(f"send to {room_id} failed: {error}") from error
         if not isinstance(response, RoomSendResponse):
             raise MatrixActionFailed(f"send to {room_id} failed: {getattr(response, 'message', response)}")
         return str(response.event_id)

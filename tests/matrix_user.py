@@ -128,7 +128,11 @@ class AnswerView:
                 self.reply = event
             else:
                 self.other_replies.append(event)
-        elif self.reply and relates.get("rel_type") == "m.replace" and relates.get("event_id") == self.reply["event_id"]:
+        elif (
+            self.reply
+            and relates.get("rel_type") == "m.replace"
+            and relates.get("event_id") == self.reply["event_id"]
+        ):
             self.edits.append(event)
 
     @property
@@ -151,10 +155,11 @@ async def wait_for_answer(
     sender: str,
     done: Callable[[AnswerView], bool] | str | None = None,
     timeout: float = 30.0,
+    view: AnswerView | None = None,
 ) -> AnswerView:
     """Sync until the answer to `question_id` satisfies `done` (by default: any reply;
-    a string: the shown body equals it)."""
-    view = AnswerView(question_id, sender)
+    a string: the shown body equals it). Pass `view` to keep following an answer."""
+    view = view or AnswerView(question_id, sender)
     if done is None:
         check: Callable[[AnswerView], bool] = lambda v: v.reply is not None  # noqa: E731
     elif isinstance(done, str):
@@ -172,3 +177,19 @@ async def wait_for_answer(
         for event in room.timeline.events if room else []:
             view.feed(event.source)
     return view
+
+
+async def open_direct_chat(user: MatrixUser, bot_id: str, timeout: float = 30.0) -> tuple[str, Event]:
+    """Create a direct chat with the bot, as Element does; returns the room and the greeting."""
+    from nio import RoomCreateResponse, RoomPreset
+
+    created = await user.client.room_create(
+        is_direct=True, invite=[bot_id], preset=RoomPreset.trusted_private_chat
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    greeting = await user.wait_for(
+        created.room_id,
+        lambda e: e.get("sender") == bot_id and e.get("content", {}).get("msgtype") == "m.notice",
+        timeout=timeout,
+    )
+    return created.room_id, greeting

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.routing import Action, BotIdentity, IncomingMessage, route, strip_address
+from bot.routing import Action, BotIdentity, IncomingMessage, route, strip_address, strip_reply_fallback
 
 BOT = BotIdentity("@bot:localhost", "bot")
 ALICE = "@alice:localhost"
@@ -47,3 +47,39 @@ def test_custom_bot_name_and_display_name() -> None:
     assert strip_address("@assistant what now", assistant) == "what now"
     assert strip_address("AI Helper: what now", assistant) == "what now"
     assert strip_address("@bot what now", assistant) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "action", "question"),
+    [
+        (IncomingMessage(ALICE, "hello there", is_direct=True), Action.ANSWER, "hello there"),
+        (IncomingMessage(ALICE, "@bot hello there", is_direct=True), Action.ANSWER, "hello there"),
+        (IncomingMessage(ALICE, "!help", is_direct=True), Action.COMMAND, ""),
+        (IncomingMessage(ALICE, "@bot !models"), Action.COMMAND, ""),
+        (IncomingMessage(ALICE, "!help"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "a caption", msgtype="m.image", is_direct=True), Action.ANSWER, "a caption"),
+        (IncomingMessage(ALICE, "", msgtype="m.image", is_direct=True), Action.ANSWER, ""),
+        (IncomingMessage(ALICE, "", msgtype="m.image"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "hi", msgtype="m.notice", is_direct=True), Action.IGNORE, ""),
+        (IncomingMessage("@bot:localhost", "hi", is_direct=True), Action.IGNORE, ""),
+    ],
+)
+def test_route_direct_chats_commands_and_images(
+    message: IncomingMessage, action: Action, question: str
+) -> None:
+    decision = route(message, BOT)
+    assert decision.action is action, decision.reason
+    assert decision.question == question
+    assert decision.with_image == (message.msgtype == "m.image" and action is Action.ANSWER)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("> <@alice:localhost> earlier words\n> more\n\n@bot what about this?", "@bot what about this?"),
+        ("@bot plain question", "@bot plain question"),
+        ("> a quote I typed myself\n@bot explain", "> a quote I typed myself\n@bot explain"),
+    ],
+)
+def test_strip_reply_fallback(body: str, expected: str) -> None:
+    assert strip_reply_fallback(body) == expected
