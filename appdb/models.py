@@ -7,6 +7,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+EVENT_PENDING = "pending"
+EVENT_DONE = "done"
+
 
 class Base(DeclarativeBase):
     pass
@@ -39,3 +42,22 @@ class ConversationMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (Index("ix_conversation_user_room_id", "user_id", "room_id", "id"),)
+
+
+class BotEvent(Base):
+    """A message the bot has taken on: what to do (`job`, JSON) and whether it is done.
+
+    Recorded before the sync position moves on, so a crash never drops a question, and
+    checked on arrival, so no question is answered twice.
+    """
+
+    __tablename__ = "bot_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255))
+    job: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=EVENT_PENDING)
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_bot_events_status_received", "status", "received_ms"),)

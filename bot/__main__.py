@@ -8,19 +8,24 @@ import signal
 import sys
 
 from nio import AsyncClient, AsyncClientConfig
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appdb.engine import create_schema, make_engine
 from bot.answering import Answerer, AnswerSettings
-from bot.app import BotRunner
+from bot.app import BotParts, BotRunner
 from bot.assistant import Assistant, ModelCatalogue
 from bot.commands import CommandRunner
 from bot.config import BotSettings
-from bot.handler import EventHandler
+from bot.dispatch import Dispatcher
+from bot.intake import Intake
+from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
 from bot.memory import ConversationMemory
+from bot.rate_limit import UserRateLimiter
 from bot.routing import BotIdentity
 from bot.sync_position import SyncPosition
 from bot.tasks import ConversationTasks
+from bot.undecryptable import UndecryptableTracker
 from common.env import ConfigError, load_environ
 
 
@@ -35,13 +40,12 @@ def build_client(settings: BotSettings) -> AsyncClient:
     )
 
 
-async def serve(settings: BotSettings) -> None:
-    engine = make_engine(settings.database_url)
-    await create_schema(engine)
+def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     client = build_client(settings)
     identity = BotIdentity(settings.user_id, settings.bot_username)
     matrix = MatrixIO(client)
     memory = ConversationMemory(engine, settings.history_window_messages)
+    ledger = EventLedger(engine)
     catalogue = ModelCatalogue(settings.ollama_base_url, settings.ollama_timeout)
     commands = CommandRunner(catalogue, memory, settings.ollama_model, identity.localpart)
     answerer = Answerer(
@@ -58,17 +62,32 @@ async def serve(settings: BotSettings) -> None:
         commands,
         matrix,
     )
-    tasks = ConversationTasks()
-    handler = EventHandler(identity, answerer, commands, matrix, tasks, settings.catchup_window_s)
-    runner = BotRunner(settings, client, handler, tasks, SyncPosition(settings.state_dir))
+    limiter = UserRateLimiter(settings.user_rate_limit)
+    return BotParts(
+        client=client,
+        matrix=matrix,
+        intake=Intake(identity, settings.catchup_window_s),
+        dispatcher=Dispatcher(answerer, commands, matrix, ledger, identity.localpart, limiter.description),
+        ledger=ledger,
+        limiter=limiter,
+        tasks=ConversationTasks(),
+        position=SyncPosition(settings.state_dir),
+        undecryptable=UndecryptableTracker(settings.undecryptable_grace_s),
+    )
+
+
+async def serve(settings: BotSettings) -> None:
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    parts = build_parts(settings, engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await runner.run(stop)
+        await BotRunner(settings, parts).run(stop)
     finally:
-        await client.close()
+        await parts.client.close()
         await engine.dispose()
 
 

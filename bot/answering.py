@@ -12,7 +12,7 @@ from bot import strings
 from bot.assistant import Assistant, ModelCatalogue, ModelMissing, ModelUnavailable
 from bot.commands import CommandRunner
 from bot.formatting import strip_reasoning
-from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaRef
+from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaRef, txn_id
 from bot.memory import ConversationMemory
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
 from bot.streaming import EditThrottle, ReplyTarget, StreamingReply
@@ -42,6 +42,7 @@ class Answerer:
         commands: CommandRunner,
         matrix: MatrixIO,
     ) -> None:
+        # `commands` knows each user's current model (their choice, or the default).
         self._settings = settings
         self._assistant = assistant
         self._catalogue = catalogue
@@ -64,11 +65,11 @@ class Answerer:
                 image_input = await self._image_input(model, image) if image else None
                 await self._stream(target, model, question, image_input)
             except ModelMissing as missing:
-                await self._notice(target, strings.MODEL_MISSING.format(model=missing.model))
+                await self._notice(target, strings.MODEL_MISSING.format(model=missing.model), "missing")
             except _CannotSee as refusal:
-                await self._notice(target, str(refusal))
+                await self._notice(target, str(refusal), "cannot-see")
             except ModelUnavailable:
-                await self._notice(target, strings.AI_UNAVAILABLE)
+                await self._notice(target, strings.AI_UNAVAILABLE, "unavailable")
 
     async def _stream(self, target: ReplyTarget, model: str, question: str, image: ImageInput | None) -> None:
         rows = await self._memory.recent(target.asker, target.room_id)
@@ -96,7 +97,9 @@ class Answerer:
         answer = strip_reasoning(raw)
         await reply.finish(answer or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
-        await self._memory.append_turn(target.asker, target.room_id, stored_question, answer)
+        await self._memory.append_turn(
+            target.asker, target.room_id, stored_question, answer, completes_event=target.event_id
+        )
         log.info(
             "answered %s in %s with %s (%d edits)", target.event_id, target.room_id, model, reply.edits_sent
         )
@@ -115,8 +118,10 @@ class Answerer:
             raise _CannotSee(strings.IMAGE_UNREADABLE) from error
         return ImageInput(data, image.mimetype)
 
-    async def _notice(self, target: ReplyTarget, text: str) -> None:
-        await self._matrix.send(target.room_id, target.reply(text, notice=True))
+    async def _notice(self, target: ReplyTarget, text: str, kind: str) -> None:
+        await self._matrix.send(
+            target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id)
+        )
 
     @contextlib.asynccontextmanager
     async def _typing(self, room_id: str):  # type: ignore[no-untyped-def]

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from limits import parse
+
 from appdb.engine import default_database_url
 from common import secrets as app_secrets
 from common.env import ConfigError, get_float, get_int, get_str, get_url
@@ -33,6 +35,9 @@ class BotSettings:
     edit_interval_s: float
     max_edits_per_answer: int
     catchup_window_s: int
+    user_rate_limit: str
+    sync_timeline_limit: int
+    undecryptable_grace_s: float
     log_level: str
 
     @property
@@ -64,6 +69,9 @@ class BotSettings:
             edit_interval_s=get_float(env, "STREAM_EDIT_INTERVAL", 1.0),
             max_edits_per_answer=get_int(env, "STREAM_MAX_EDITS", 30),
             catchup_window_s=get_int(env, "CATCHUP_WINDOW_SECONDS", 600),
+            user_rate_limit=_rate(get_str(env, "USER_RATE_LIMIT", "20/minute")),
+            sync_timeline_limit=get_int(env, "SYNC_TIMELINE_LIMIT", 50, minimum=1),
+            undecryptable_grace_s=get_float(env, "UNDECRYPTABLE_GRACE_SECONDS", 15.0),
             log_level=get_str(env, "LOG_LEVEL", "INFO").upper(),
         )
 
@@ -79,3 +87,11 @@ def _bot_password(env: Mapping[str, str], data_dir: Path) -> str:
             "BOT_PASSWORD is not set and no bot password exists under DATA_DIR/secrets; "
             "run `python -m stack bootstrap` first"
         ) from None
+
+
+def _rate(value: str) -> str:
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"USER_RATE_LIMIT must look like '20/minute', got {value!r}") from None
+    return value

@@ -3,6 +3,7 @@ download (and decrypt) media. nio returns errors as values; here they become exc
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 class MatrixActionFailed(Exception):
     pass
+
+
+def txn_id(*parts: str) -> str:
+    """A transaction id derived from what is being sent, so a retry after a crash or a
+    lost response reuses it and Synapse stores the message only once."""
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -46,10 +53,10 @@ class MatrixIO:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def send(self, room_id: str, content: dict[str, Any]) -> str:
+    async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
         try:
             response = await self._client.room_send(
-                room_id, "m.room.message", content, ignore_unverified_devices=True
+                room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
             )
         except LocalProtocolError as error:
             raise MatrixActionFailed(f"send to {room_id} failed: {error}") from error

@@ -3,10 +3,10 @@ user's model choice (the same setting the portal edits)."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from appdb.models import ConversationMessage, UserSettings
+from appdb.models import EVENT_DONE, BotEvent, ConversationMessage, UserSettings
 
 HUMAN = "human"
 AI = "ai"
@@ -29,8 +29,11 @@ class ConversationMemory:
             rows = (await session.execute(query)).all()
         return [(role, content) for role, content in reversed(rows)]
 
-    async def append_turn(self, user_id: str, room_id: str, question: str, answer: str) -> None:
-        """Store a complete turn: both messages in one transaction, or neither."""
+    async def append_turn(
+        self, user_id: str, room_id: str, question: str, answer: str, *, completes_event: str | None = None
+    ) -> None:
+        """Store a complete turn: both messages in one transaction, or neither. When
+        `completes_event` is given, the same transaction marks that event answered."""
         async with self._sessions.begin() as session:
             session.add_all(
                 [
@@ -38,6 +41,10 @@ class ConversationMemory:
                     ConversationMessage(user_id=user_id, room_id=room_id, role=AI, content=answer),
                 ]
             )
+            if completes_event is not None:
+                await session.execute(
+                    update(BotEvent).where(BotEvent.event_id == completes_event).values(status=EVENT_DONE)
+                )
 
     async def reset(self, user_id: str, room_id: str) -> int:
         async with self._sessions.begin() as session:

@@ -37,6 +37,8 @@ class Action(Enum):
     ANSWER = "answer"
     COMMAND = "command"
     PROMPT_FOR_QUESTION = "prompt_for_question"
+    # Not a routing outcome: the rate limiter turns an answer or command into this.
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,6 @@ def route(message: IncomingMessage, bot: BotIdentity) -> Decision:
         return Decision(Action.PROMPT_FOR_QUESTION, reason="address without a question")
     command = parse_command(question)
     if command is not None:
-        return Decision(Action.COMMAND, reason="command", command=command)
+        return Decision(Action.COMMAND, question=question, reason="command", command=command)
     where = "direct chat" if message.is_direct else "addressed to the bot"
     return Decision(Action.ANSWER, question=question, reason=where)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.formatting import message_content
+from bot.matrix_io import txn_id
 
 
 @dataclass
@@ -30,7 +31,7 @@ class EditThrottle:
 
 
 class Sender(Protocol):
-    async def send(self, room_id: str, content: dict[str, Any]) -> str: ...
+    async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -97,26 +98,31 @@ class StreamingReply:
             return
         now = self._clock()
         if self.event_id is None:
-            self.event_id = await self._sender.send(self._target.room_id, self._target.reply(visible_text))
+            self.event_id = await self._sender.send(
+                self._target.room_id, self._target.reply(visible_text), self._txn("answer")
+            )
             self.shown = visible_text
             self._throttle.last_sent_at = now
         elif self._throttle.due(now):
-            await self._edit(visible_text)
+            await self._edit(visible_text, self._txn("edit", str(self._throttle.edits)))
             self._throttle.record(now)
 
     async def finish(self, final_text: str, *, notice: bool = False) -> str:
         """Make sure the message shows `final_text`; returns the answer's event id."""
         if self.event_id is None:
             self.event_id = await self._sender.send(
-                self._target.room_id, self._target.reply(final_text, notice=notice)
+                self._target.room_id, self._target.reply(final_text, notice=notice), self._txn("answer")
             )
             self.shown = final_text
         elif final_text != self.shown:
-            await self._edit(final_text)
+            await self._edit(final_text, self._txn("final"))
         return self.event_id
 
-    async def _edit(self, text: str) -> None:
+    def _txn(self, *parts: str) -> str:
+        return txn_id(*parts, self._target.event_id)
+
+    async def _edit(self, text: str, txn: str) -> None:
         assert self.event_id is not None
         new = self._target.reply(text)
-        await self._sender.send(self._target.room_id, edit_content(self.event_id, new))
+        await self._sender.send(self._target.room_id, edit_content(self.event_id, new), txn)
         self.shown = text

@@ -40,3 +40,11 @@ MODEL_USAGE = "Say which model, for example `!model llama3:latest`. `!models` li
 MODEL_SET = "Done: I'll answer you with `{model}` from now on."
 MODEL_UNKNOWN = "Ollama has no model called `{model}`. `!models` lists the ones it has."
 RESET_DONE = "Done: I've forgotten our conversation in this room."
+RATE_LIMITED = (
+    "You're asking faster than I can keep up with ({rate}). "
+    "Please wait a moment; I'll answer your next message."
+)
+UNDECRYPTABLE = (
+    "I couldn't decrypt a message in this room, so I can't answer it. "
+    "Please make sure your client shares keys with unverified devices, then send it again."
+)

@@ -37,6 +37,9 @@ def ollama(ollama_server: OllamaDouble) -> Iterator[OllamaDouble]:
     ollama_server.reset()
 
 
+BOT_RATE_LIMIT = 15
+
+
 @pytest.fixture(scope="session")
 def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProcess]:
     data_dir = synapse.settings.data_dir
@@ -46,6 +49,9 @@ def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProc
         "OLLAMA_MODEL": "llama3:latest",
         "OLLAMA_TIMEOUT": "10",
         "LOG_LEVEL": "DEBUG",
+        "USER_RATE_LIMIT": f"{BOT_RATE_LIMIT}/minute",
+        "UNDECRYPTABLE_GRACE_SECONDS": "2",
+        "SYNC_TIMELINE_LIMIT": "10",
     }
     process = BotProcess(env, data_dir, data_dir / "bot.log").start()
     yield process

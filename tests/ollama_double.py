@@ -54,6 +54,7 @@ class OllamaDouble:
     chunk_delay: float = 0.0
     chunk_words: int = 1
     error_status: int | None = None
+    fail_after_chunks: int | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
 
@@ -110,6 +111,7 @@ class OllamaDouble:
             self.requests.clear()
         self.scripted.clear()
         self.error_status = None
+        self.fail_after_chunks = None
         self.first_chunk_delay = self.chunk_delay = 0.0
         self.reply = echo_reply
 
@@ -191,6 +193,10 @@ class OllamaDouble:
                 piece += " "
             if index:
                 await asyncio.sleep(self.chunk_delay)
+            if self.fail_after_chunks is not None and index // self.chunk_words >= self.fail_after_chunks:
+                assert request.transport is not None
+                request.transport.close()  # the model server dies mid-answer
+                return response
             await response.write((json.dumps(self._chunk(name, piece, done=False)) + "\n").encode())
         await response.write((json.dumps(self._chunk(name, "", done=True)) + "\n").encode())
         await response.write_eof()

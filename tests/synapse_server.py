@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from common import secrets as app_secrets
+from common.synapse_admin import wait_until_up
 from stack.bootstrap import BootstrapResult, bootstrap
 from stack.settings import StackSettings
 from stack.synapse_config import render
@@ -73,20 +74,19 @@ class SynapseServer:
             self.process.kill()
             self.process.wait(5)
 
+    def start(self) -> None:
+        """Start Synapse again on the same port and data (after `stop()`)."""
+        self.process = _spawn(self.settings, self.log_path)
+        asyncio.run(_wait_up(self.url))
+
 
 def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,)) -> SynapseServer:
     settings = StackSettings.from_env(
         {"DATA_DIR": str(data_dir), "SYNAPSE_PORT": str(free_port()), "SYNAPSE_LOG_LEVEL": "WARNING"}
     )
-    config_path = render(settings, overlays=overlays)
+    render(settings, overlays=overlays)
     log_path = data_dir / "synapse.log"
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(config_path)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=data_dir,
-        )
+    process = _spawn(settings, log_path)
 
     async def provision() -> BootstrapResult:
         async with aiohttp.ClientSession() as session:
@@ -98,3 +98,18 @@ def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_O
         process.kill()
         raise
     return SynapseServer(settings, process, provisioned, log_path)
+
+
+def _spawn(settings: StackSettings, log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(settings.homeserver_yaml)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=settings.data_dir,
+        )
+
+
+async def _wait_up(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        await wait_until_up(session, url, timeout=60)

@@ -54,8 +54,8 @@ def test_custom_bot_name_and_display_name() -> None:
     [
         (IncomingMessage(ALICE, "hello there", is_direct=True), Action.ANSWER, "hello there"),
         (IncomingMessage(ALICE, "@bot hello there", is_direct=True), Action.ANSWER, "hello there"),
-        (IncomingMessage(ALICE, "!help", is_direct=True), Action.COMMAND, ""),
-        (IncomingMessage(ALICE, "@bot !models"), Action.COMMAND, ""),
+        (IncomingMessage(ALICE, "!help", is_direct=True), Action.COMMAND, "!help"),
+        (IncomingMessage(ALICE, "@bot !models"), Action.COMMAND, "!models"),
         (IncomingMessage(ALICE, "!help"), Action.IGNORE, ""),
         (IncomingMessage(ALICE, "a caption", msgtype="m.image", is_direct=True), Action.ANSWER, "a caption"),
         (IncomingMessage(ALICE, "", msgtype="m.image", is_direct=True), Action.ANSWER, ""),

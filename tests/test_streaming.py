@@ -13,8 +13,11 @@ class RecordingSender:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.txns: list[str] = []
 
-    async def send(self, room_id: str, content: dict[str, Any]) -> str:
+    async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
+        assert txn, "every message the bot streams has a transaction id"
+        self.txns.append(txn)
         self.sent.append(content)
         return f"$event{len(self.sent)}"
 
@@ -78,3 +81,14 @@ async def test_thread_answers_stay_in_the_thread() -> None:
         "m.in_reply_to": {"event_id": "$question"},
     }
     assert content["m.mentions"] == {"user_ids": ["@alice:localhost"]}
+
+
+async def test_a_rerun_after_a_crash_reuses_the_same_transaction_ids() -> None:
+    first, second = RecordingSender(), RecordingSender()
+    for sender in (first, second):
+        reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=0.0, max_edits=5), FakeClock())
+        await reply.update("partial")
+        await reply.update("partial answer")
+        await reply.finish("partial answer, complete")
+    assert first.txns == second.txns
+    assert len(set(first.txns)) == len(first.txns)
