@@ -91,8 +91,8 @@ class Answerer:
         except ModelUnavailable:
             if reply.event_id is None:
                 raise
-            # Keep what was shown, say it was cut, and store nothing: a half turn is not memory.
-            await reply.finish(f"{reply.shown}\n\n{strings.ANSWER_INTERRUPTED}")
+            # Show what arrived, say it was cut, and store nothing: a half turn is not memory.
+            await reply.finish(f"{strip_reasoning(raw)}\n\n{strings.ANSWER_INTERRUPTED}")
             return
         answer = strip_reasoning(raw)
         await reply.finish(answer or "…")

@@ -65,10 +65,14 @@ class BotRunner:
         await self._resume_unfinished()
         since = self._p.position.load()
         backoff = 1.0
+        caught_up = False
         while not stop.is_set():
             sync_filter = self._timeline_filter if since else FIRST_SYNC_FILTER
             response = await _until_stopped(
-                self._p.client.sync(timeout=SYNC_TIMEOUT_MS, since=since, sync_filter=sync_filter), stop
+                self._p.client.sync(
+                    timeout=self._sync_timeout_ms(caught_up), since=since, sync_filter=sync_filter
+                ),
+                stop,
             )
             if response is None:
                 break
@@ -80,12 +84,21 @@ class BotRunner:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
             backoff = 1.0
+            caught_up = True
             await self._take_in(response, since)
             since = response.next_batch
             self._p.position.save(since)
             self._p.position.mark_healthy(self._settings.user_id)
             await self._crypto_housekeeping()
         await self._p.tasks.drain()
+
+    def _sync_timeout_ms(self, caught_up: bool) -> int:
+        """Catch up at once after start; wake early while undecryptable events wait."""
+        if not caught_up:
+            return 0
+        if self._p.undecryptable.waiting:
+            return min(SYNC_TIMEOUT_MS, int(self._p.undecryptable.grace_s * 1000))
+        return SYNC_TIMEOUT_MS
 
     # --- events to jobs ----------------------------------------------------------------
 

@@ -74,10 +74,10 @@ class SynapseServer:
             self.process.kill()
             self.process.wait(5)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Start Synapse again on the same port and data (after `stop()`)."""
         self.process = _spawn(self.settings, self.log_path)
-        asyncio.run(_wait_up(self.url))
+        await _wait_up(self.url)
 
 
 def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,)) -> SynapseServer:
