@@ -61,3 +61,16 @@ class BotEvent(Base):
     received_ms: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_bot_events_status_received", "status", "received_ms"),)
+
+
+class PortalLogin(Base):
+    """A portal session's Matrix login, kept on the server: the browser's encrypted
+    session cookie holds only `session_id`."""
+
+    __tablename__ = "portal_logins"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), index=True)
+    access_token: Mapped[str] = mapped_column(String(512))
+    device_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -11,6 +11,7 @@ from nio import AsyncClient, AsyncClientConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appdb.engine import create_schema, make_engine
+from appdb.user_settings import UserSettingsStore
 from bot.answering import Answerer, AnswerSettings
 from bot.app import BotParts, BotRunner
 from bot.assistant import Assistant, ModelCatalogue
@@ -47,7 +48,9 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     memory = ConversationMemory(engine, settings.history_window_messages)
     ledger = EventLedger(engine)
     catalogue = ModelCatalogue(settings.ollama_base_url, settings.ollama_timeout)
-    commands = CommandRunner(catalogue, memory, settings.ollama_model, identity.localpart)
+    commands = CommandRunner(
+        catalogue, memory, UserSettingsStore(engine), settings.ollama_model, identity.localpart
+    )
     answerer = Answerer(
         AnswerSettings(
             system_prompt=settings.system_prompt,

@@ -105,6 +105,7 @@ class BotRunner:
     async def _take_in(self, response: SyncResponse, since: str | None) -> None:
         for room_id, info in response.rooms.invite.items():
             self._on_invite(room_id, info.invite_state)
+        jobs: list[tuple[Job, int]] = []
         for room_id, info in response.rooms.join.items():
             room = self._p.client.rooms.get(room_id)
             if room is None:
@@ -112,40 +113,37 @@ class BotRunner:
             events: list[Event] = list(info.timeline.events)
             if info.timeline.limited and since and info.timeline.prev_batch:
                 oldest_ms = int(time.time() * 1000) - self._settings.catchup_window_s * 1000
-                events = (
-                    await fill_gap(self._p.client, room_id, info.timeline.prev_batch, since, oldest_ms)
-                    + events
-                )
+                gap = await fill_gap(self._p.client, room_id, info.timeline.prev_batch, since, oldest_ms)
+                events = gap + events
             if self._p.intake.note_joins(room_id, events) and room_id in self._greet_on_join:
                 self._greet_on_join.discard(room_id)
                 self._p.tasks.spawn(self._greet(room_id))
-            for event in events:
-                await self._take_event(room, event)
-        await self._retry_undecryptable()
+            jobs += [found for event in events if (found := await self._job_for(room, event))]
+        jobs += await self._retry_undecryptable()
+        for fresh in await self._p.ledger.claim(jobs):
+            self._p.tasks.submit(fresh.conversation, self._p.dispatcher.run(fresh))
 
-    async def _take_event(self, room: MatrixRoom, event: Event) -> None:
+    async def _job_for(self, room: MatrixRoom, event: Event) -> tuple[Job, int] | None:
         if isinstance(event, MegolmEvent):
             if self._p.undecryptable.add(room.room_id, event, time.monotonic()):
                 with contextlib.suppress(Exception):
                     await self._p.client.request_room_key(event)
-            return
+            return None
         job = self._p.intake.job_for(room, event)
         if job is None:
-            return
+            return None
         if job.action in (Action.ANSWER, Action.COMMAND):
             verdict = self._p.limiter.check(job.target.asker)
             if verdict is Verdict.REFUSE_QUIETLY:
-                return
+                return None
             if verdict is Verdict.REFUSE_WITH_NOTICE:
                 job = dataclasses.replace(job, action=Action.RATE_LIMITED)
-        if await self._p.ledger.claim(job, event.server_timestamp):
-            self._submit(job)
+        return job, event.server_timestamp
 
-    def _submit(self, job: Job) -> None:
-        self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job))
-
-    async def _retry_undecryptable(self) -> None:
+    async def _retry_undecryptable(self) -> list[tuple[Job, int]]:
+        """Jobs for events whose keys have arrived since; one notice per room for the rest."""
         tracker = self._p.undecryptable
+        jobs: list[tuple[Job, int]] = []
         for event_id, item in list(tracker.waiting.items()):
             try:
                 decrypted = self._p.client.decrypt_event(item.event)
@@ -153,11 +151,12 @@ class BotRunner:
                 continue
             tracker.resolved(event_id)
             room = self._p.client.rooms.get(item.room_id)
-            if room is not None:
-                await self._take_event(room, decrypted)
+            if room is not None and (found := await self._job_for(room, decrypted)):
+                jobs.append(found)
         for room_id in tracker.expired(time.monotonic()):
             content = message_content(strings.UNDECRYPTABLE, notice=True)
             self._p.tasks.spawn(self._send_quietly(room_id, content, txn_id("undecryptable", room_id)))
+        return jobs
 
     def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
         for event in invite_state:
@@ -194,7 +193,7 @@ class BotRunner:
         unfinished = await self._p.ledger.pending(now_ms - self._settings.catchup_window_s * 1000)
         for job in unfinished:
             log.info("resuming %s from before the restart", job.event_id)
-            self._submit(job)
+            self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job))
 
     async def _crypto_housekeeping(self) -> None:
         """Upload, query and claim keys as nio asks, so encrypted rooms work."""

@@ -44,9 +44,12 @@ class Catalogue(Protocol):
 
 
 class Memory(Protocol):
+    async def reset(self, user_id: str, room_id: str) -> int: ...
+
+
+class Settings(Protocol):
     async def get_model(self, user_id: str) -> str | None: ...
     async def set_model(self, user_id: str, model: str) -> None: ...
-    async def reset(self, user_id: str, room_id: str) -> int: ...
 
 
 def help_text(bot_localpart: str) -> str:
@@ -54,9 +57,12 @@ def help_text(bot_localpart: str) -> str:
 
 
 class CommandRunner:
-    def __init__(self, catalogue: Catalogue, memory: Memory, default_model: str, bot_localpart: str) -> None:
+    def __init__(
+        self, catalogue: Catalogue, memory: Memory, settings: Settings, default_model: str, bot_localpart: str
+    ) -> None:
         self._catalogue = catalogue
         self._memory = memory
+        self._settings = settings
         self._default_model = default_model
         self._bot = bot_localpart
 
@@ -74,7 +80,7 @@ class CommandRunner:
         return strings.UNKNOWN_COMMAND.format(command=command.raw, help_hint=strings.HELP_HINT)
 
     async def current_model(self, user_id: str) -> str:
-        return await self._memory.get_model(user_id) or self._default_model
+        return await self._settings.get_model(user_id) or self._default_model
 
     async def _models(self, user_id: str) -> str:
         names = await self._catalogue.names()
@@ -98,7 +104,7 @@ class CommandRunner:
         match = resolve_model_name(wanted, names)
         if match is None:
             return strings.MODEL_UNKNOWN.format(model=wanted)
-        await self._memory.set_model(user_id, match)
+        await self._settings.set_model(user_id, match)
         return strings.MODEL_SET.format(model=match)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from appdb.models import EVENT_DONE, EVENT_PENDING, BotEvent
@@ -14,22 +13,30 @@ class EventLedger:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def claim(self, job: Job, received_ms: int) -> bool:
-        """Record the job; False when this event was already taken on (a duplicate)."""
-        row = BotEvent(
-            event_id=job.event_id,
-            room_id=job.target.room_id,
-            sender=job.target.asker,
-            job=job.to_json(),
-            status=EVENT_PENDING,
-            received_ms=received_ms,
-        )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(row)
-        except IntegrityError:
-            return False
-        return True
+    async def claim(self, jobs: list[tuple[Job, int]]) -> list[Job]:
+        """Record a sync batch's jobs in one transaction; returns those not taken on
+        before (duplicates are dropped), in order."""
+        fresh: dict[str, tuple[Job, int]] = {}
+        for job, received_ms in jobs:
+            fresh.setdefault(job.event_id, (job, received_ms))
+        if not fresh:
+            return []
+        async with self._sessions.begin() as session:
+            known = await session.execute(select(BotEvent.event_id).where(BotEvent.event_id.in_(list(fresh))))
+            for event_id in known.scalars():
+                del fresh[event_id]
+            session.add_all(
+                BotEvent(
+                    event_id=job.event_id,
+                    room_id=job.target.room_id,
+                    sender=job.target.asker,
+                    job=job.to_json(),
+                    status=EVENT_PENDING,
+                    received_ms=received_ms,
+                )
+                for job, received_ms in fresh.values()
+            )
+        return [job for job, _ in fresh.values()]
 
     async def complete(self, event_id: str) -> None:
         async with self._sessions.begin() as session:

@@ -1,12 +1,11 @@
-"""The bot's memory in the app database: each user's conversation per room, and each
-user's model choice (the same setting the portal edits)."""
+"""The bot's memory in the app database: each user's conversation per room."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from appdb.models import EVENT_DONE, BotEvent, ConversationMessage, UserSettings
+from appdb.models import EVENT_DONE, BotEvent, ConversationMessage
 
 HUMAN = "human"
 AI = "ai"
@@ -54,16 +53,3 @@ class ConversationMemory:
                 )
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    async def get_model(self, user_id: str) -> str | None:
-        async with self._sessions() as session:
-            found = await session.get(UserSettings, user_id)
-        return found.model if found else None
-
-    async def set_model(self, user_id: str, model: str) -> None:
-        async with self._sessions.begin() as session:
-            found = await session.get(UserSettings, user_id)
-            if found is None:
-                session.add(UserSettings(user_id=user_id, model=model))
-            else:
-                found.model = model

@@ -1,26 +1,51 @@
-"""The app factory: `create_app(settings)` wires settings, resources and routes."""
+"""The app factory: `create_app(settings)` wires settings, resources, middlewares and routes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp_session import get_session
+from aiohttp_session import setup as setup_sessions
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from appdb.engine import create_schema, make_engine
-from portal import health, pages
+from appdb.user_settings import UserSettingsStore
+from common.ollama_catalogue import ModelCatalogue
+from portal import auth_views, conversation_views, health, model_views, pages
+from portal.auth_views import SESSION_USER
 from portal.config import PortalSettings
-from portal.keys import DB_ENGINE, HTTP, SETTINGS
+from portal.keys import (
+    CATALOGUE,
+    DB_ENGINE,
+    HTTP,
+    LOGIN_ACCOUNT_THROTTLE,
+    LOGIN_ADDRESS_THROTTLE,
+    LOGINS,
+    MATRIX,
+    SETTINGS,
+    SIGNUP_THROTTLE,
+    USER,
+    USER_SETTINGS,
+)
+from portal.logins import LoginStore
+from portal.matrix import UserMatrix
+from portal.security import csrf_protection, csrf_token, security_headers
+from portal.throttle import Throttle
 
 HERE = Path(__file__).parent
+SESSION_MAX_AGE_S = 30 * 24 * 3600
 
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         app[HTTP] = session
+        app[MATRIX] = UserMatrix(session, app[SETTINGS].homeserver_url)
         yield
 
 
@@ -28,16 +53,78 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(app[SETTINGS].database_url)
     await create_schema(engine)
     app[DB_ENGINE] = engine
+    app[LOGINS] = LoginStore(engine)
+    app[USER_SETTINGS] = UserSettingsStore(engine)
     yield
     await engine.dispose()
 
 
+@web.middleware
+async def load_user(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    session = await get_session(request)
+    session_id = session.get(SESSION_USER)
+    request[USER] = await request.app[LOGINS].find(session_id) if session_id else None
+    return await handler(request)
+
+
+async def _template_context(request: web.Request) -> dict[str, object]:
+    session = await get_session(request)
+    return {
+        "user": request.get(USER),
+        "csrf_token": csrf_token(session),
+        "server_name": request.app[SETTINGS].server_name,
+        "ai_offline": not await health.ollama_up(request.app),
+    }
+
+
+def _session_key(secret: str) -> bytes:
+    """32 bytes derived from the per-install secret in $DATA_DIR/secrets."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
 def create_app(settings: PortalSettings) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[security_headers])
     app[SETTINGS] = settings
+    app[CATALOGUE] = ModelCatalogue(settings.ollama_base_url, settings.check_timeout)
+    app[SIGNUP_THROTTLE] = Throttle(settings.signup_rate)
+    app[LOGIN_ADDRESS_THROTTLE] = Throttle(settings.login_rate_per_address)
+    app[LOGIN_ACCOUNT_THROTTLE] = Throttle(settings.login_rate_per_account)
+    storage = EncryptedCookieStorage(
+        _session_key(settings.session_key()),
+        cookie_name="portal_session",
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure_cookies,
+        max_age=SESSION_MAX_AGE_S,
+    )
+    setup_sessions(app, storage)
+    app.middlewares.extend([load_user, csrf_protection])
     app.cleanup_ctx.extend([_http_client, _database])
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
-    app.router.add_get("/", pages.home, name="home")
-    app.router.add_get("/healthz", health.healthz, name="healthz")
-    app.router.add_static("/static/", HERE / "static", name="static")
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        context_processors=[_template_context],
+    )
+    _routes(app)
     return app
+
+
+def _routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/", pages.home, name="home")
+    router.add_get("/healthz", health.healthz, name="healthz")
+    router.add_get("/signup", auth_views.signup_form)
+    router.add_post("/signup", auth_views.signup)
+    router.add_get("/login", auth_views.login_form)
+    router.add_post("/login", auth_views.login_view)
+    router.add_post("/logout", auth_views.logout)
+    router.add_get("/models", model_views.models_page)
+    router.add_post("/models", model_views.choose_model)
+    router.add_get("/conversations", conversation_views.conversations_page)
+    router.add_post("/conversations/direct-chat", conversation_views.open_direct_chat)
+    router.add_get("/conversations/{room_id}", conversation_views.conversation_page)
+    router.add_post("/conversations/{room_id}/delete", conversation_views.delete_conversation)
+    router.add_static("/static/", HERE / "static", name="static")

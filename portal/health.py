@@ -50,3 +50,18 @@ async def healthz(request: web.Request) -> web.Response:
     checks = await dependency_status(request.app)
     status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
     return web.json_response({"status": status, "checks": checks})
+
+
+OLLAMA_STATUS_TTL_S = 10.0
+_ollama_status: dict[int, tuple[float, bool]] = {}
+
+
+async def ollama_up(app: web.Application) -> bool:
+    """Whether Ollama answers, remembered for a few seconds (for the offline banner)."""
+    cached = _ollama_status.get(id(app))
+    if cached and time.monotonic() - cached[0] < OLLAMA_STATUS_TTL_S:
+        return cached[1]
+    settings = app[SETTINGS]
+    check = await _check_http(app[HTTP], f"{settings.ollama_base_url}/api/version", settings.check_timeout)
+    _ollama_status[id(app)] = (time.monotonic(), bool(check["ok"]))
+    return bool(check["ok"])

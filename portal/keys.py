@@ -6,8 +6,35 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.user_settings import UserSettingsStore
+from common.ollama_catalogue import ModelCatalogue
 from portal.config import PortalSettings
+from portal.logins import LoginStore, PortalUser
+from portal.matrix import UserMatrix
+from portal.throttle import Throttle
 
 SETTINGS = web.AppKey("settings", PortalSettings)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 DB_ENGINE = web.AppKey("db_engine", AsyncEngine)
+LOGINS = web.AppKey("logins", LoginStore)
+USER_SETTINGS = web.AppKey("user_settings", UserSettingsStore)
+MATRIX = web.AppKey("matrix", UserMatrix)
+CATALOGUE = web.AppKey("catalogue", ModelCatalogue)
+SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)
+LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
+LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)
+
+# Per request: the logged-in user, or None.
+USER = "portal_user"
+
+
+def current_user(request: web.Request) -> PortalUser | None:
+    user = request.get(USER)
+    return user if isinstance(user, PortalUser) else None
+
+
+def require_user(request: web.Request) -> PortalUser:
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPSeeOther(f"/login?next={request.path}")
+    return user

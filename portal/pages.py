@@ -13,8 +13,4 @@ from portal.keys import SETTINGS
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
-    return {
-        "server_name": settings.server_name,
-        "homeserver_url": settings.public_homeserver_url,
-        "bot_user_id": f"@{settings.bot_username}:{settings.server_name}",
-    }
+    return {"homeserver_url": settings.public_homeserver_url, "bot_user_id": settings.bot_user_id}

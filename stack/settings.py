@@ -16,6 +16,7 @@ class StackSettings:
     data_dir: Path
     server_name: str
     synapse_port: int
+    synapse_portal_port: int
     synapse_bind_address: str
     public_baseurl: str
     portal_port: int
@@ -47,15 +48,17 @@ class StackSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StackSettings:
         synapse_port = get_int(env, "SYNAPSE_PORT", 8008, minimum=1)
+        synapse_portal_port = get_int(env, "SYNAPSE_PORTAL_PORT", synapse_port + 1, minimum=1)
         portal_port = get_int(env, "PORTAL_PORT", 8080, minimum=1)
-        if synapse_port == portal_port:
-            raise ConfigError("SYNAPSE_PORT and PORTAL_PORT must differ")
+        if len({synapse_port, synapse_portal_port, portal_port}) < 3:
+            raise ConfigError("SYNAPSE_PORT, SYNAPSE_PORTAL_PORT and PORTAL_PORT must all differ")
         log_level = _log_level(env, "LOG_LEVEL", "INFO")
         synapse_log_level = _log_level(env, "SYNAPSE_LOG_LEVEL", "WARNING")
         return cls(
             data_dir=Path(get_str(env, "DATA_DIR", "./var")).resolve(),
             server_name=get_str(env, "SERVER_NAME", "localhost"),
             synapse_port=synapse_port,
+            synapse_portal_port=synapse_portal_port,
             synapse_bind_address=get_str(env, "SYNAPSE_BIND_ADDRESS", "127.0.0.1"),
             public_baseurl=get_url(env, "PUBLIC_BASEURL", f"http://localhost:{synapse_port}") + "/",
             portal_port=portal_port,

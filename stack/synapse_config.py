@@ -45,6 +45,7 @@ def _substitutions(settings: StackSettings) -> dict[str, str]:
         "media_store_path": str(synapse_dir / "media_store"),
         "signing_key_path": str(synapse_dir / "signing.key"),
         "synapse_port": settings.synapse_port,
+        "portal_listener_port": settings.synapse_portal_port,
         "bind_address": settings.synapse_bind_address,
         "max_upload_size": f"{settings.max_upload_mb}M",
         "log_level": settings.synapse_log_level,

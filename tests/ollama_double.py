@@ -221,3 +221,30 @@ class OllamaDouble:
                 eval_duration=1_000,
             )
         return chunk
+
+
+def main() -> None:
+    """Serve the double in a process of its own (the benchmark uses this so its own
+    clients never compete with the model's timing): fixed reply and delays."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply", default="")
+    parser.add_argument("--first-chunk-delay", type=float, default=0.0)
+    parser.add_argument("--chunk-delay", type=float, default=0.0)
+    args = parser.parse_args()
+    double = OllamaDouble(
+        port=args.port, first_chunk_delay=args.first_chunk_delay, chunk_delay=args.chunk_delay
+    )
+    if args.reply:
+        fixed = args.reply
+        double.reply = lambda request: fixed
+    double.start()
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

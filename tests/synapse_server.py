@@ -62,6 +62,7 @@ class SynapseServer:
             "DATA_DIR": str(self.settings.data_dir),
             "SERVER_NAME": self.server_name,
             "SYNAPSE_PORT": str(self.settings.synapse_port),
+            "SYNAPSE_PORTAL_PORT": str(self.settings.synapse_portal_port),
             "HOMESERVER_URL": self.url,
             "BOT_USERNAME": self.settings.bot_username,
         }
@@ -82,7 +83,12 @@ class SynapseServer:
 
 def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,)) -> SynapseServer:
     settings = StackSettings.from_env(
-        {"DATA_DIR": str(data_dir), "SYNAPSE_PORT": str(free_port()), "SYNAPSE_LOG_LEVEL": "WARNING"}
+        {
+            "DATA_DIR": str(data_dir),
+            "SYNAPSE_PORT": str(free_port()),
+            "SYNAPSE_PORTAL_PORT": str(free_port()),
+            "SYNAPSE_LOG_LEVEL": "WARNING",
+        }
     )
     render(settings, overlays=overlays)
     log_path = data_dir / "synapse.log"

@@ -54,6 +54,7 @@ async def test_make_run_brings_the_stack_up_and_ctrl_c_stops_it(tmp_path: Path, 
         **os.environ,
         "DATA_DIR": str(data_dir),
         "SYNAPSE_PORT": str(free_port()),
+        "SYNAPSE_PORTAL_PORT": str(free_port()),
         "PORTAL_PORT": str(free_port()),
         "OLLAMA_BASE_URL": ollama.base_url,
     }

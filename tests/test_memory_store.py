@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.user_settings import UserSettingsStore
 from bot.memory import ConversationMemory
 from tests.db import engine_for
 
@@ -68,7 +69,7 @@ async def test_reset_forgets_one_room_only(engine: AsyncEngine) -> None:
 
 
 async def test_model_choice_is_per_user_and_can_change(engine: AsyncEngine) -> None:
-    memory = ConversationMemory(engine, window_messages=10)
+    memory = UserSettingsStore(engine)
     assert await memory.get_model(ALICE) is None
     await memory.set_model(ALICE, "llava:latest")
     await memory.set_model(ALICE, "llama3:latest")

@@ -39,10 +39,15 @@ def test_defaults_are_loopback_client_only_and_closed_registration(tmp_path: Pat
     config = yaml.safe_load(
         render(_settings(tmp_path, SERVER_NAME="chat.example", SYNAPSE_PORT="8448")).read_text()
     )
-    (listener,) = config["listeners"]
+    listener, portal_listener = config["listeners"]
     assert listener["bind_addresses"] == ["127.0.0.1"]
     assert listener["port"] == 8448
+    assert listener["x_forwarded"] is False
     assert [r["names"] for r in listener["resources"]] == [["client"]]
+    # The portal's listener trusts X-Forwarded-For, so it is on loopback only.
+    assert portal_listener["bind_addresses"] == ["127.0.0.1"]
+    assert portal_listener["port"] == 8449
+    assert portal_listener["x_forwarded"] is True
     assert config["enable_registration"] is False
     assert config["federation_domain_whitelist"] == []
     assert config["server_name"] == "chat.example"
@@ -53,8 +58,9 @@ def test_defaults_are_loopback_client_only_and_closed_registration(tmp_path: Pat
 
 def test_federation_switch(tmp_path: Path) -> None:
     config = yaml.safe_load(render(_settings(tmp_path, ENABLE_FEDERATION="true")).read_text())
-    (listener,) = config["listeners"]
+    listener, portal_listener = config["listeners"]
     assert listener["resources"][0]["names"] == ["client", "federation"]
+    assert portal_listener["x_forwarded"] is True
     assert config["federation_domain_whitelist"] is None
 
 

@@ -1,0 +1,18 @@
+"""`python -m bench` (`make bench`): run every benchmark and update docs/PERFORMANCE.md."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import bot_bench
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv) or {"bot"}
+    if "bot" in wanted:
+        print(bot_bench.run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,93 @@
+"""The benchmark's stack: one Synapse, the Ollama double and the real bot process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from stack.settings import REPO_ROOT
+from tests.bot_process import BotProcess
+from tests.ollama_double import OllamaDouble, free_port
+from tests.synapse_server import TEST_OVERLAY, SynapseServer, start_synapse
+
+# Cheap password hashing: the benchmark registers a thousand accounts.
+BENCH_OVERLAY = {**TEST_OVERLAY, "bcrypt_rounds": 4}
+
+
+@dataclass
+class BenchStack:
+    synapse: SynapseServer
+    ollama: OllamaDouble
+    bot: BotProcess
+    data_dir: Path
+
+
+@contextlib.contextmanager
+def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> Iterator[str]:
+    """The Ollama double in a process of its own; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.ollama_double",
+            "--port",
+            str(port),
+            "--reply",
+            reply,
+            "--first-chunk-delay",
+            str(first_chunk_delay),
+            "--chunk-delay",
+            str(chunk_delay),
+        ],
+        cwd=REPO_ROOT,
+    )
+    try:
+        asyncio.run(_wait_for_model(f"http://127.0.0.1:{port}"))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def _wait_for_model(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                async with session.get(f"{url}/api/version") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the model double did not start")
+
+
+@contextlib.contextmanager
+def bench_stack(model_url: str | None = None, **bot_env: str) -> Iterator[BenchStack]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        data_dir = Path(tmp)
+        synapse = start_synapse(data_dir, overlays=(BENCH_OVERLAY,))
+        ollama = OllamaDouble().start()
+        env = {
+            **synapse.env(),
+            "OLLAMA_BASE_URL": model_url or ollama.base_url,
+            "LOG_LEVEL": "WARNING",
+            "USER_RATE_LIMIT": "1000/minute",
+            **bot_env,
+        }
+        bot = BotProcess(env, data_dir, data_dir / "bot.log").start()
+        try:
+            yield BenchStack(synapse, ollama, bot, data_dir)
+        finally:
+            bot.stop()
+            ollama.stop()
+            synapse.stop()

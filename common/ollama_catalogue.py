@@ -1,0 +1,77 @@
+"""What Ollama offers: its models (`/api/tags`), their size, and whether each can see
+images (`/api/show` capabilities). Shared by the bot's `!models` and the portal."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import ollama
+
+log = logging.getLogger(__name__)
+
+CAPABILITY_TTL_S = 300.0
+
+
+class OllamaUnavailable(Exception):
+    """Ollama could not be reached, timed out, or failed to answer."""
+
+
+class ModelMissing(OllamaUnavailable):
+    """Ollama answered, but does not have the requested model."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"model {model!r} not found")
+        self.model = model
+
+
+def translate_error(error: Exception, model: str) -> OllamaUnavailable:
+    if isinstance(error, ollama.ResponseError) and error.status_code == 404:
+        return ModelMissing(model)
+    log.warning("Ollama call failed: %s: %s", type(error).__name__, error)
+    return OllamaUnavailable(f"{type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    size_bytes: int
+    vision: bool
+
+
+class ModelCatalogue:
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self._client = ollama.AsyncClient(host=base_url, timeout=timeout)
+        self._vision: dict[str, tuple[float, bool]] = {}
+
+    async def _listed(self) -> list[ollama.ListResponse.Model]:
+        try:
+            return list((await self._client.list()).models)
+        except Exception as error:
+            raise translate_error(error, "") from error
+
+    async def names(self) -> list[str]:
+        return sorted(str(m.model) for m in await self._listed() if m.model)
+
+    async def supports_vision(self, model: str) -> bool:
+        cached = self._vision.get(model)
+        if cached and time.monotonic() - cached[0] < CAPABILITY_TTL_S:
+            return cached[1]
+        try:
+            shown = await self._client.show(model)
+        except Exception as error:
+            raise translate_error(error, model) from error
+        vision = "vision" in (shown.capabilities or [])
+        self._vision[model] = (time.monotonic(), vision)
+        return vision
+
+    async def vision_models(self) -> list[str]:
+        return [name for name in await self.names() if await self.supports_vision(name)]
+
+    async def describe(self) -> list[ModelInfo]:
+        listed = sorted((m for m in await self._listed() if m.model), key=lambda m: str(m.model))
+        return [
+            ModelInfo(str(m.model), int(m.size or 0), await self.supports_vision(str(m.model)))
+            for m in listed
+        ]
