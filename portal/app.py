@@ -17,7 +17,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from appdb.engine import create_schema, make_engine
 from appdb.user_settings import UserSettingsStore
 from common.ollama_catalogue import ModelCatalogue
-from portal import auth_views, conversation_views, health, model_views, pages
+from portal import auth_views, conversation_views, gallery_views, health, model_views, pages
 from portal.auth_views import SESSION_USER
 from portal.config import PortalSettings
 from portal.keys import (
@@ -85,7 +85,9 @@ def _session_key(secret: str) -> bytes:
 
 
 def create_app(settings: PortalSettings) -> web.Application:
-    app = web.Application(middlewares=[security_headers])
+    app = web.Application(
+        middlewares=[security_headers], client_max_size=(settings.max_upload_mb + 1) * 1024**2
+    )
     app[SETTINGS] = settings
     app[CATALOGUE] = ModelCatalogue(settings.ollama_base_url, settings.check_timeout)
     app[SIGNUP_THROTTLE] = Throttle(settings.signup_rate)
@@ -127,4 +129,8 @@ def _routes(app: web.Application) -> None:
     router.add_post("/conversations/direct-chat", conversation_views.open_direct_chat)
     router.add_get("/conversations/{room_id}", conversation_views.conversation_page)
     router.add_post("/conversations/{room_id}/delete", conversation_views.delete_conversation)
+    router.add_get("/gallery", gallery_views.gallery_page)
+    router.add_post("/gallery/upload", gallery_views.upload)
+    router.add_post("/gallery/{event_id}/delete", gallery_views.delete)
+    router.add_get("/media/{server}/{media_id}", gallery_views.media)
     router.add_static("/static/", HERE / "static", name="static")

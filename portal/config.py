@@ -31,6 +31,7 @@ class PortalSettings:
     signup_rate: str
     login_rate_per_address: str
     login_rate_per_account: str
+    max_upload_mb: int
 
     @property
     def bot_user_id(self) -> str:
@@ -67,4 +68,5 @@ class PortalSettings:
             signup_rate=get_str(env, "PORTAL_SIGNUP_RATE", "5/hour"),
             login_rate_per_address=get_str(env, "PORTAL_LOGIN_RATE_PER_ADDRESS", "20/minute"),
             login_rate_per_account=get_str(env, "PORTAL_LOGIN_RATE_PER_ACCOUNT", "5/minute"),
+            max_upload_mb=get_int(env, "MAX_UPLOAD_MB", 100, minimum=1),
         )

@@ -13,6 +13,7 @@ from common.synapse_admin import SynapseError
 class UserMatrix:
     def __init__(self, session: aiohttp.ClientSession, homeserver_url: str) -> None:
         self._http = session
+        self._homeserver = homeserver_url
         self._base = f"{homeserver_url}/_matrix/client/v3"
 
     async def _call(self, method: str, path: str, token: str, json: Any = None) -> dict[str, Any]:
@@ -57,3 +58,43 @@ class UserMatrix:
 
     async def set_direct_rooms(self, token: str, user_id: str, rooms: dict[str, list[str]]) -> None:
         await self._call("PUT", f"/user/{quote(user_id)}/account_data/m.direct", token, rooms)
+
+    async def resolve_alias(self, token: str, alias: str) -> str:
+        return str((await self._call("GET", f"/directory/room/{quote(alias)}", token))["room_id"])
+
+    async def send(self, token: str, room_id: str, content: dict[str, Any], txn: str) -> str:
+        path = f"/rooms/{quote(room_id)}/send/m.room.message/{quote(txn)}"
+        return str((await self._call("PUT", path, token, content))["event_id"])
+
+    async def redact(self, token: str, room_id: str, event_id: str, txn: str) -> None:
+        await self._call("PUT", f"/rooms/{quote(room_id)}/redact/{quote(event_id)}/{quote(txn)}", token, {})
+
+    async def event(self, token: str, room_id: str, event_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}", token)
+
+    async def messages(self, token: str, room_id: str, start: str | None, limit: int) -> dict[str, Any]:
+        query = f"?dir=b&limit={limit}" + (f"&from={quote(start)}" if start else "")
+        return await self._call("GET", f"/rooms/{quote(room_id)}/messages{query}", token)
+
+    async def upload(self, token: str, body: Any, content_type: str, filename: str, size: int) -> str:
+        """Upload to Synapse's media repository; `body` may be bytes or an open file (streamed)."""
+        url = f"{self._homeserver}/_matrix/media/v3/upload?filename={quote(filename)}"
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": content_type,
+            "Content-Length": str(size),
+        }
+        async with self._http.post(url, data=body, headers=headers) as response:
+            answer = await response.json(content_type=None)
+            if response.status >= 400:
+                raise SynapseError(
+                    response.status, str(answer.get("errcode", "M_UNKNOWN")), str(answer.get("error", ""))
+                )
+        return str(answer["content_uri"])
+
+    def media_request(self, token: str, server: str, media_id: str, thumbnail: bool) -> Any:
+        """A streaming GET of authenticated media (use as `async with`)."""
+        kind = "thumbnail" if thumbnail else "download"
+        query = "?width=400&height=400&method=scale" if thumbnail else ""
+        url = f"{self._homeserver}/_matrix/client/v1/media/{kind}/{quote(server)}/{quote(media_id)}{query}"
+        return self._http.get(url, headers={"Authorization": f"Bearer {token}"})
