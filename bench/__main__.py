@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import bot_bench
+from bench import bot_bench, portal_bench
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot"}
+    wanted = set(argv) or {"bot", "portal"}
     if "bot" in wanted:
         print(bot_bench.run())
+    if "portal" in wanted:
+        print(portal_bench.run())
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 
+from common.synapse_admin import wait_for_http
 from stack.settings import REPO_ROOT
 from tests.bot_process import BotProcess
 from tests.ollama_double import OllamaDouble, free_port
@@ -60,15 +61,7 @@ def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> I
 
 async def _wait_for_model(url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(100):
-            try:
-                async with session.get(f"{url}/api/version") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("the model double did not start")
+        await wait_for_http(session, f"{url}/api/version", timeout=20)
 
 
 @contextlib.contextmanager

@@ -61,19 +61,24 @@ async def _json_or_error(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return body
 
 
-async def wait_until_up(session: aiohttp.ClientSession, homeserver_url: str, timeout: float = 120.0) -> None:
-    """Poll `/_matrix/client/versions` until Synapse answers, or raise TimeoutError."""
+async def wait_for_http(session: aiohttp.ClientSession, url: str, timeout: float = 120.0) -> None:
+    """Poll `url` until it answers 200, or raise TimeoutError."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            async with session.get(f"{homeserver_url}/_matrix/client/versions") as response:
+            async with session.get(url) as response:
                 if response.status == 200:
                     return
         except aiohttp.ClientError:
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Synapse at {homeserver_url} did not answer within {timeout:.0f} s")
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
         await asyncio.sleep(0.2)
+
+
+async def wait_until_up(session: aiohttp.ClientSession, homeserver_url: str, timeout: float = 120.0) -> None:
+    """Wait until Synapse answers `/_matrix/client/versions`."""
+    await wait_for_http(session, f"{homeserver_url}/_matrix/client/versions", timeout)
 
 
 async def register_user(

@@ -131,6 +131,7 @@ def _routes(app: web.Application) -> None:
     router.add_post("/conversations/{room_id}/delete", conversation_views.delete_conversation)
     router.add_get("/gallery", gallery_views.gallery_page)
     router.add_post("/gallery/upload", gallery_views.upload)
+    router.add_get("/gallery/view/{event_id}", gallery_views.viewer)
     router.add_post("/gallery/{event_id}/delete", gallery_views.delete)
     router.add_get("/media/{server}/{media_id}", gallery_views.media)
     router.add_static("/static/", HERE / "static", name="static")

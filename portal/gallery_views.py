@@ -87,6 +87,21 @@ async def gallery_page(request: web.Request) -> dict[str, Any]:
     }
 
 
+@aiohttp_jinja2.template("viewer.html")
+async def viewer(request: web.Request) -> dict[str, Any]:
+    """One post, full size: the image, or the video with its controls."""
+    user = require_user(request)
+    room_id = await _gallery_room(request, user)
+    try:
+        event = await request.app[MATRIX].event(user.access_token, room_id, request.match_info["event_id"])
+    except SynapseError:
+        raise web.HTTPNotFound(text="No such post.") from None
+    item = _item(event, user.user_id)
+    if item is None:
+        raise web.HTTPNotFound(text="That post has no image or video (it may have been deleted).")
+    return {"item": item}
+
+
 async def _receive(part: BodyPartReader, folder: Path, limit: int) -> tuple[Path, int]:
     """Stream one uploaded file to disk, never whole in memory; refuse past `limit` bytes."""
     fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")

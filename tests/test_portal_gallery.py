@@ -59,6 +59,19 @@ async def _upload(browser: Browser, files: list[tuple[str, bytes, str]]) -> aioh
     )
 
 
+async def _full_media(browser: Browser, title: str) -> bytes:
+    """The full file behind the gallery tile titled `title`, as the viewer links it."""
+    gallery = await (await browser.get("/gallery")).text()
+    views = re.findall(r'href="(/gallery/view/[^"]+)"', gallery)
+    for view in views:
+        page = await (await browser.get(view)).text()
+        if title in page:
+            link = MEDIA_LINK.search(page)
+            assert link
+            return await (await browser.get(link.group(1))).read()
+    raise AssertionError(f"{title} is not in the gallery")
+
+
 async def _member(portal: TestClient, address: str = "203.0.113.70") -> Browser:
     browser = Browser(portal, address)
     assert (await browser.sign_up(unique("artist"))).status == 303
@@ -75,7 +88,11 @@ async def test_photo_is_shared_with_gps_stripped_and_orientation_kept(portal: Te
 
     gallery = await (await browser.get("/gallery")).text()
     assert "holiday.jpg" in gallery and "Delete" in gallery
-    full = MEDIA_LINK.search(gallery)
+    view = re.search(r'href="(/gallery/view/[^"]+)"', gallery)
+    assert view
+    viewer = await (await browser.get(view.group(1))).text()
+    assert "shared by @" in viewer and "holiday.jpg" in viewer
+    full = MEDIA_LINK.search(viewer)
     assert full
     served = await browser.get(full.group(1))
     assert served.status == 200
@@ -113,8 +130,7 @@ async def test_a_polyglot_image_loses_its_payload(portal: TestClient) -> None:
     Image.new("RGB", (8, 8), "blue").save(out, "PNG")
     polyglot = out.getvalue() + b"<script>alert('owned')</script>"
     assert (await _upload(browser, [("poly.png", polyglot, "image/png")])).status == 200
-    gallery = await (await browser.get("/gallery")).text()
-    served = await (await browser.get(MEDIA_LINK.search(gallery).group(1))).read()  # type: ignore[union-attr]
+    served = await _full_media(browser, "poly.png")
     assert b"<script>" not in served
 
 
