@@ -65,7 +65,9 @@ async def load_user(
 ) -> web.StreamResponse:
     session = await get_session(request)
     session_id = session.get(SESSION_USER)
-    request[USER] = await request.app[LOGINS].find(session_id) if session_id else None
+    user = await request.app[LOGINS].find(session_id) if session_id else None
+    if user is not None:
+        request[USER] = user
     return await handler(request)
 
 

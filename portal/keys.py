@@ -24,13 +24,12 @@ SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)
 LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
 LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)
 
-# Per request: the logged-in user, or None.
-USER = "portal_user"
+# Per request: the logged-in user (absent for visitors).
+USER = web.RequestKey("portal_user", PortalUser)
 
 
 def current_user(request: web.Request) -> PortalUser | None:
-    user = request.get(USER)
-    return user if isinstance(user, PortalUser) else None
+    return request.get(USER)
 
 
 def require_user(request: web.Request) -> PortalUser:
