@@ -34,8 +34,18 @@ from bot.undecryptable import UndecryptableTracker
 log = logging.getLogger(__name__)
 
 SYNC_TIMEOUT_MS = 30_000
+
+
+def sync_filter(timeline_limit: int) -> dict[str, Any]:
+    """The bot needs no presence, typing or receipts: asking for none spares the homeserver."""
+    return {
+        "presence": {"types": []},
+        "room": {"ephemeral": {"types": []}, "timeline": {"limit": timeline_limit}},
+    }
+
+
 # The first sync of a fresh install skips history: only what is said from now on counts.
-FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
+FIRST_SYNC_FILTER = sync_filter(0)
 MAX_BACKOFF_S = 30.0
 LEDGER_KEEP_MS = 24 * 3600 * 1000
 
@@ -58,7 +68,7 @@ class BotRunner:
         self._settings = settings
         self._p = parts
         self._greet_on_join: set[str] = set()
-        self._timeline_filter = {"room": {"timeline": {"limit": settings.sync_timeline_limit}}}
+        self._timeline_filter = sync_filter(settings.sync_timeline_limit)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._log_in(stop)

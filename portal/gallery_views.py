@@ -59,7 +59,7 @@ def _item(event: dict[str, Any], viewer: str) -> dict[str, Any] | None:
         "kind": "video" if content["msgtype"] == "m.video" else "image",
         "title": str(content.get("body", "")),
         "full": full,
-        "thumb": thumb if content["msgtype"] == "m.image" else None,
+        "thumb": thumb if content["msgtype"] == "m.image" or info.get("thumbnail_url") else None,
         "sender": event.get("sender", ""),
         "date": datetime.fromtimestamp(event.get("origin_server_ts", 0) / 1000, UTC),
         "mine": event.get("sender") == viewer,
@@ -153,12 +153,20 @@ async def _share(request: web.Request, user: PortalUser, path: Path, size: int, 
         }
     else:
         url = await matrix.upload(token, _file_chunks(path), checked.mimetype, filename, size)  # streamed
-        content = {
-            "msgtype": "m.video",
-            "body": filename,
-            "url": url,
-            "info": {"mimetype": checked.mimetype, "size": size},
-        }
+        info: dict[str, Any] = {"mimetype": checked.mimetype, "size": size}
+        if checked.width and checked.height:
+            info.update(w=checked.width, h=checked.height)
+        if checked.thumbnail:
+            info["thumbnail_url"] = await matrix.upload(
+                token, checked.thumbnail, "image/jpeg", f"thumb-{filename}.jpg", len(checked.thumbnail)
+            )
+            info["thumbnail_info"] = {
+                "mimetype": "image/jpeg",
+                "size": len(checked.thumbnail),
+                "w": checked.thumbnail_width,
+                "h": checked.thumbnail_height,
+            }
+        content = {"msgtype": "m.video", "body": filename, "url": url, "info": info}
     return await matrix.send(token, room_id, content, uuid.uuid4().hex)
 
 

@@ -1,7 +1,7 @@
 """What an upload really is, decided by its content: images are opened by Pillow under
 decompression-bomb limits and re-encoded (EXIF, GPS above all, dropped; orientation
-applied to the pixels); videos must be MP4 or WebM by their magic bytes. Anything else is
-refused with a reason."""
+applied to the pixels); videos must be MP4 or WebM by their magic bytes (PyAV then reads their size and first
+frame for a thumbnail). Anything else is refused with a reason."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 40_000_000  # about 7000 x 5700; larger images are refused
@@ -48,6 +49,11 @@ class CheckedImage:
 @dataclass(frozen=True)
 class CheckedVideo:
     mimetype: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes | None = None
+    thumbnail_width: int = 0
+    thumbnail_height: int = 0
 
 
 def sniff_video(head: bytes) -> str | None:
@@ -57,6 +63,21 @@ def sniff_video(head: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:64]:
         return "video/webm"
     return None
+
+
+def describe_video(path: Path, mimetype: str) -> CheckedVideo:
+    """Dimensions and a JPEG thumbnail of the first frame, when PyAV can decode the video.
+    A video it cannot decode is still accepted (its magic bytes were right), without them."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            frame = next(container.decode(stream))
+            width, height = stream.codec_context.width, stream.codec_context.height
+            still = frame.to_image()
+    except (av.FFmpegError, IndexError, StopIteration, ValueError, OSError):
+        return CheckedVideo(mimetype)
+    still.thumbnail(THUMBNAIL_SIZE)
+    return CheckedVideo(mimetype, width, height, _encode(still, "JPEG"), still.width, still.height)
 
 
 def check_image(path: Path) -> CheckedImage:
@@ -111,7 +132,7 @@ def check_upload(path: Path) -> CheckedImage | CheckedVideo:
         raise UploadRefused("The file is empty.")
     video = sniff_video(head)
     if video:
-        return CheckedVideo(video)
+        return describe_video(path, video)
     if (
         head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
         or head[8:12] == b"WEBP"

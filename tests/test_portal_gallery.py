@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import av
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from nio import UploadResponse
@@ -132,6 +133,45 @@ async def test_a_polyglot_image_loses_its_payload(portal: TestClient) -> None:
     assert (await _upload(browser, [("poly.png", polyglot, "image/png")])).status == 200
     served = await _full_media(browser, "poly.png")
     assert b"<script>" not in served
+
+
+def real_mp4() -> bytes:
+    """A tiny real MP4 (five 64x48 frames), encoded with PyAV."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for shade in range(5):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (64, 48), (shade * 50, 80, 160)))
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return out.getvalue()
+
+
+async def test_a_real_video_is_posted_with_its_size_and_a_thumbnail(
+    portal: TestClient, synapse: SynapseServer
+) -> None:
+    browser = await _member(portal)
+    assert (await _upload(browser, [("tiny.mp4", real_mp4(), "video/mp4")])).status == 200
+    watcher = await MatrixUser.register(synapse, "watcher")
+    try:
+        room_id = await watcher.join(f"#gallery:{synapse.server_name}")
+        response = await watcher.client.room_messages(
+            room_id, start=watcher.client.next_batch or "", limit=20
+        )
+        posted = next(
+            e.source for e in response.chunk if e.source.get("content", {}).get("body") == "tiny.mp4"
+        )
+    finally:
+        await watcher.close()
+    info = posted["content"]["info"]
+    assert posted["content"]["msgtype"] == "m.video"
+    assert (info["mimetype"], info["w"], info["h"]) == ("video/mp4", 64, 48)
+    assert info["thumbnail_url"].startswith("mxc://") and info["thumbnail_info"]["mimetype"] == "image/jpeg"
+    gallery = await (await browser.get("/gallery")).text()
+    assert 'alt="tiny.mp4 (video)"' in gallery
 
 
 async def test_several_files_at_once_including_a_video(portal: TestClient, synapse: SynapseServer) -> None:
