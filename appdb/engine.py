@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from appdb.models import Base
+from appdb.migrate import upgrade
 
 
 def default_database_url(data_dir: Path) -> str:
@@ -45,5 +45,5 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignor
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    """Bring the schema to the newest revision (Alembic migrations)."""
+    await upgrade(engine)

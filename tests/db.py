@@ -26,10 +26,11 @@ async def _postgres_available() -> bool:
     return True
 
 
-async def engine_for(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def engine_for(kind: str, tmp_path: Path, *, migrate: bool = True) -> AsyncIterator[AsyncEngine]:
     if kind == "sqlite":
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
-        await create_schema(engine)
+        if migrate:
+            await create_schema(engine)
         yield engine
         await engine.dispose()
         return
@@ -43,7 +44,8 @@ async def engine_for(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
     engine = make_engine(f"{base}/{name}")
     try:
-        await create_schema(engine)
+        if migrate:
+            await create_schema(engine)
         yield engine
     finally:
         await engine.dispose()
