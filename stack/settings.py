@@ -18,6 +18,8 @@ class StackSettings:
     synapse_port: int
     synapse_portal_port: int
     synapse_bind_address: str
+    synapse_portal_bind_address: str
+    synapse_database_url: str
     public_baseurl: str
     portal_port: int
     ollama_base_url: str
@@ -60,6 +62,8 @@ class StackSettings:
             synapse_port=synapse_port,
             synapse_portal_port=synapse_portal_port,
             synapse_bind_address=get_str(env, "SYNAPSE_BIND_ADDRESS", "127.0.0.1"),
+            synapse_portal_bind_address=get_str(env, "SYNAPSE_PORTAL_BIND_ADDRESS", "127.0.0.1"),
+            synapse_database_url=get_str(env, "SYNAPSE_DATABASE_URL", ""),
             public_baseurl=get_url(env, "PUBLIC_BASEURL", f"http://localhost:{synapse_port}") + "/",
             portal_port=portal_port,
             ollama_base_url=get_url(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),

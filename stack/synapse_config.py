@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from string import Template
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from common import secrets as app_secrets
+from common.env import ConfigError
 from stack.settings import REPO_ROOT, StackSettings
 
 CONFIG_SOURCE = REPO_ROOT / "synapse-config"
@@ -46,6 +48,7 @@ def _substitutions(settings: StackSettings) -> dict[str, str]:
         "signing_key_path": str(synapse_dir / "signing.key"),
         "synapse_port": settings.synapse_port,
         "portal_listener_port": settings.synapse_portal_port,
+        "portal_bind_address": settings.synapse_portal_bind_address,
         "bind_address": settings.synapse_bind_address,
         "max_upload_size": f"{settings.max_upload_mb}M",
         "log_level": settings.synapse_log_level,
@@ -65,6 +68,26 @@ def _load_yaml_template(path: Path, substitutions: Mapping[str, str]) -> dict[st
     return loaded if isinstance(loaded, dict) else {}
 
 
+def postgres_database(url: str) -> dict[str, Any]:
+    """Synapse's `database` section for a `postgresql://user:password@host:port/db` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"} or not parts.path.strip("/"):
+        raise ConfigError(
+            f"SYNAPSE_DATABASE_URL must be postgresql://user:password@host:port/db, got {url!r}"
+        )
+    args: dict[str, Any] = {
+        "user": unquote(parts.username or "synapse"),
+        "database": parts.path.strip("/"),
+        "host": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+        "cp_min": 5,
+        "cp_max": 10,
+    }
+    if parts.password:
+        args["password"] = unquote(parts.password)
+    return {"name": "psycopg2", "args": args}
+
+
 def _ensure_signing_key(path: Path, server_name: str) -> None:
     if path.exists():
         return
@@ -82,6 +105,8 @@ def render(settings: StackSettings, overlays: tuple[Mapping[str, Any], ...] = ()
     if settings.enable_federation:
         federation = _load_yaml_template(CONFIG_SOURCE / "overlays" / "federation.yaml", substitutions)
         config = deep_merge(config, federation)
+    if settings.synapse_database_url:
+        config["database"] = postgres_database(settings.synapse_database_url)
     for overlay in overlays:
         config = deep_merge(config, overlay)
     log_config = Template((CONFIG_SOURCE / "log.config").read_text()).substitute(substitutions)

@@ -76,3 +76,23 @@ async def test_running_synapse_serves_well_known_and_refuses_open_registration(
         ) as response:
             assert response.status == 403
     assert well_known["m.homeserver"]["base_url"] == synapse.settings.public_baseurl
+
+
+def test_postgres_database_for_production(tmp_path: Path) -> None:
+    config = yaml.safe_load(
+        render(
+            _settings(tmp_path, SYNAPSE_DATABASE_URL="postgresql://synapse:s%40cret@postgres:5432/synapse")
+        ).read_text()
+    )
+    assert config["database"] == {
+        "name": "psycopg2",
+        "args": {
+            "user": "synapse",
+            "database": "synapse",
+            "host": "postgres",
+            "port": 5432,
+            "cp_min": 5,
+            "cp_max": 10,
+            "password": "s@cret",
+        },
+    }
