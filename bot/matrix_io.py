@@ -3,8 +3,10 @@ download (and decrypt) media. nio returns errors as values; here they become exc
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,16 @@ log = logging.getLogger(__name__)
 
 class MatrixActionFailed(Exception):
     pass
+
+
+# Server-side failures (a restarting homeserver, or its proxy's 502) are retried; client
+# errors (4xx) are final.
+SEND_RETRY_DELAYS_S = [0.5, 1, 2, 4, 8, 15, 30, 30, 30, 30, 30, 30, 60, 60, 60]
+
+
+def _http_status(response: object) -> int | None:
+    transport = getattr(response, "transport_response", None)
+    return getattr(transport, "status", None)
 
 
 def txn_id(*parts: str) -> str:
@@ -54,15 +66,25 @@ class MatrixIO:
         self._client = client
 
     async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
-        try:
-            response = await self._client.room_send(
-                room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
-            )
-        except LocalProtocolError as error:
-            raise MatrixActionFailed(f"send to {room_id} failed: {error}") from error
-        if not isinstance(response, RoomSendResponse):
-            raise MatrixActionFailed(f"send to {room_id} failed: {getattr(response, 'message', response)}")
-        return str(response.event_id)
+        """Send, retrying while the homeserver (or its proxy) is unavailable, always with
+        the same transaction id, so Synapse stores the message once."""
+        txn = txn or uuid.uuid4().hex
+        for delay in [*SEND_RETRY_DELAYS_S, None]:
+            try:
+                response = await self._client.room_send(
+                    room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
+                )
+            except LocalProtocolError as error:
+                raise MatrixActionFailed(f"send to {room_id} failed: {error}") from error
+            if isinstance(response, RoomSendResponse):
+                return str(response.event_id)
+            status = _http_status(response)
+            if delay is None or (status is not None and status < 500):
+                break
+            log.warning("homeserver unavailable (HTTP %s); retrying the send in %.1f s", status, delay)
+            await asyncio.sleep(delay)
+        reason = getattr(response, "message", response)
+        raise MatrixActionFailed(f"send to {room_id} failed (HTTP {_http_status(response)}): {reason}")
 
     async def join(self, room_id: str) -> bool:
         response = await self._client.join(room_id)

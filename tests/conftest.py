@@ -3,6 +3,7 @@ bot as a subprocess, and registered Matrix users."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -12,12 +13,16 @@ from tests.matrix_user import MatrixUser
 from tests.ollama_double import FakeModel, OllamaDouble
 from tests.synapse_server import SynapseServer, start_synapse
 
+# `TEST_SYNAPSE_MODE=postgres` or `workers` runs the suite against Synapse on PostgreSQL,
+# or on PostgreSQL with a generic worker behind a proxy (CI does both for the e2e tests).
+SYNAPSE_MODE = os.environ.get("TEST_SYNAPSE_MODE", "sqlite")
+
 
 @pytest.fixture(scope="session")
 def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
-    server = start_synapse(tmp_path_factory.mktemp("stack"))
+    server = start_synapse(tmp_path_factory.mktemp("stack"), mode=SYNAPSE_MODE)
     yield server
-    server.stop()
+    server.shut_down()
 
 
 @pytest.fixture(scope="session")

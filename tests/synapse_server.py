@@ -21,6 +21,14 @@ from stack.bootstrap import BootstrapResult, bootstrap
 from stack.settings import StackSettings
 from stack.synapse_config import render
 from tests.ollama_double import free_port
+from tests.synapse_workers import (
+    RoutingProxy,
+    add_replication_listener,
+    create_database,
+    drop_database,
+    start_worker,
+    worker_overlay,
+)
 
 UNLIMITED = {"per_second": 10_000, "burst_count": 10_000}
 TEST_OVERLAY: dict[str, Any] = {
@@ -43,10 +51,15 @@ class SynapseServer:
     process: subprocess.Popen[bytes]
     provisioned: BootstrapResult
     log_path: Path
+    # Worker mode: the proxy clients talk to, the worker process, the PostgreSQL database.
+    proxy: RoutingProxy | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    database_url: str | None = None
+    worker_port: int = 0
 
     @property
     def url(self) -> str:
-        return self.settings.homeserver_url
+        return self.proxy.url if self.proxy else self.settings.homeserver_url
 
     @property
     def server_name(self) -> str:
@@ -68,29 +81,59 @@ class SynapseServer:
         }
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        for process in (self.worker, self.process):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
     async def start(self) -> None:
         """Start Synapse again on the same port and data (after `stop()`)."""
         self.process = _spawn(self.settings, self.log_path)
-        await _wait_up(self.url)
+        await _wait_up(self.settings.homeserver_url)
+        if self.worker is not None:
+            self.worker = start_worker(
+                self.settings.data_dir, self.settings.homeserver_yaml, self.worker_port
+            )
+            await _wait_up(f"http://127.0.0.1:{self.worker_port}")
+
+    def shut_down(self) -> None:
+        """Stop everything for good: processes, proxy, and the test database."""
+        self.stop()
+        if self.proxy:
+            self.proxy.stop()
+        if self.database_url:
+            drop_database(self.database_url)
 
 
-def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,)) -> SynapseServer:
+MODES = ("sqlite", "postgres", "workers")
+
+
+def start_synapse(
+    data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,), mode: str = "sqlite"
+) -> SynapseServer:
+    """Synapse on SQLite; or on PostgreSQL; or on PostgreSQL with a generic worker and Redis."""
+    assert mode in MODES, mode
+    database_url = create_database() if mode in {"postgres", "workers"} else None
     settings = StackSettings.from_env(
         {
             "DATA_DIR": str(data_dir),
             "SYNAPSE_PORT": str(free_port()),
             "SYNAPSE_PORTAL_PORT": str(free_port()),
             "SYNAPSE_LOG_LEVEL": "WARNING",
+            "SYNAPSE_DATABASE_URL": database_url or "",
         }
     )
-    render(settings, overlays=overlays)
+    replication_port = free_port()
+    if mode == "workers":
+        overlays = (*overlays, worker_overlay(replication_port))
+    config_path = render(settings, overlays=overlays)
+    if mode == "workers":
+        add_replication_listener(config_path, replication_port)
     log_path = data_dir / "synapse.log"
     process = _spawn(settings, log_path)
 
@@ -103,7 +146,13 @@ def start_synapse(data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_O
     except BaseException:
         process.kill()
         raise
-    return SynapseServer(settings, process, provisioned, log_path)
+    server = SynapseServer(settings, process, provisioned, log_path, database_url=database_url)
+    if mode == "workers":
+        server.worker_port = free_port()
+        server.worker = start_worker(data_dir, config_path, server.worker_port)
+        asyncio.run(_wait_up(f"http://127.0.0.1:{server.worker_port}"))
+        server.proxy = RoutingProxy(settings.homeserver_url, f"http://127.0.0.1:{server.worker_port}").start()
+    return server
 
 
 def _spawn(settings: StackSettings, log_path: Path) -> subprocess.Popen[bytes]:
