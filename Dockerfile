@@ -15,6 +15,6 @@ RUN pip install --no-cache-dir -r requirements.txt \
     && chown app:app /data
 
 COPY --chown=app:app . .
-USER app
+USER 10001:10001
 VOLUME ["/data"]
 CMD ["python", "-m", "bot"]

