@@ -52,10 +52,6 @@ class ConversationTasks:
         except Exception:
             log.exception("background work failed")
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
     async def drain(self, timeout: float = 5.0) -> None:
         """Give work in flight a moment to finish, then cancel the rest."""
         if self._tasks:

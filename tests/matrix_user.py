@@ -203,3 +203,16 @@ async def open_direct_chat(user: MatrixUser, bot_id: str, timeout: float = 30.0)
         timeout=timeout,
     )
     return created.room_id, greeting
+
+
+async def wait_until_member(user: MatrixUser, room_id: str, member_id: str, timeout: float = 30.0) -> Event:
+    """Sync until `member_id`'s join to `room_id` arrives (for example, an invited bot)."""
+    return await user.wait_for(
+        room_id,
+        lambda e: (
+            e.get("type") == "m.room.member"
+            and e.get("state_key") == member_id
+            and e.get("content", {}).get("membership") == "join"
+        ),
+        timeout=timeout,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
-from tests.matrix_user import replies_to, wait_for_answer
+from tests.matrix_user import replies_to, wait_for_answer, wait_until_member
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer
 
@@ -101,13 +101,6 @@ async def test_invited_bot_joins_and_answers(
     created = await alice.client.room_create(name="Project room", invite=[bob.user_id, bot_id])
     room_id = created.room_id
 
-    await alice.wait_for(
-        room_id,
-        lambda e: (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == bot_id
-            and e["content"].get("membership") == "join"
-        ),
-    )
+    await wait_until_member(alice, room_id, bot_id)
     question = await alice.send(room_id, "@bot summarise our plan")
     await wait_for_answer(alice, room_id, question, bot_id, "You said: summarise our plan")

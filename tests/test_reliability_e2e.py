@@ -10,7 +10,7 @@ from collections import Counter
 
 from tests.bot_process import BotProcess
 from tests.conftest import BOT_RATE_LIMIT, UserFactory
-from tests.matrix_user import MatrixUser, open_direct_chat, wait_for_answer
+from tests.matrix_user import MatrixUser, open_direct_chat, wait_for_answer, wait_until_member
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer
 
@@ -120,14 +120,7 @@ async def test_history_from_before_the_bot_joined_is_never_answered(
     room_id = created.room_id
     await alice.send(room_id, "@bot an old question from before you were here")
     await alice.client.room_invite(room_id, bot_id)
-    await alice.wait_for(
-        room_id,
-        lambda e: (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == bot_id
-            and e["content"].get("membership") == "join"
-        ),
-    )
+    await wait_until_member(alice, room_id, bot_id)
     new = await alice.send(room_id, "@bot a new question")
     await wait_for_answer(alice, room_id, new, bot_id, "You said: a new question")
     assert not any("old question" in str(r["messages"]) for r in ollama.chat_requests())
