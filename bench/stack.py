@@ -65,10 +65,10 @@ async def _wait_for_model(url: str) -> None:
 
 
 @contextlib.contextmanager
-def bench_stack(model_url: str | None = None, **bot_env: str) -> Iterator[BenchStack]:
+def bench_stack(model_url: str | None = None, mode: str = "sqlite", **bot_env: str) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         data_dir = Path(tmp)
-        synapse = start_synapse(data_dir, overlays=(BENCH_OVERLAY,))
+        synapse = start_synapse(data_dir, overlays=(BENCH_OVERLAY,), mode=mode)
         ollama = OllamaDouble().start()
         env = {
             **synapse.env(),
@@ -83,4 +83,4 @@ def bench_stack(model_url: str | None = None, **bot_env: str) -> Iterator[BenchS
         finally:
             bot.stop()
             ollama.stop()
-            synapse.stop()
+            synapse.shut_down()
