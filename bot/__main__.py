@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 
@@ -27,6 +26,7 @@ from bot.routing import BotIdentity
 from bot.sync_position import SyncPosition
 from bot.tasks import ConversationTasks
 from bot.undecryptable import UndecryptableTracker
+from common import logs
 from common.env import ConfigError, load_environ
 
 
@@ -95,14 +95,13 @@ async def serve(settings: BotSettings) -> None:
 
 
 def main() -> int:
+    env = load_environ()
     try:
-        settings = BotSettings.from_env(load_environ())
+        settings = BotSettings.from_env(env)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("nio", "httpx", "aiosqlite", "peewee"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(env, settings.log_level)
     asyncio.run(serve(settings))
     return 0
 

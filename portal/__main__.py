@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from aiohttp import web
 
+from common import logs
 from common.env import ConfigError, load_environ
 from portal.app import create_app
 from portal.config import PortalSettings
 
 
 def main() -> int:
+    env = load_environ()
     try:
-        settings = PortalSettings.from_env(load_environ())
+        settings = PortalSettings.from_env(env)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(env, env.get("LOG_LEVEL", "INFO").upper())
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 

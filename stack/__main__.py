@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import shlex
 import sys
 
 import aiohttp
 
+from common import logs
 from common.env import ConfigError, load_environ
 from stack.bootstrap import bootstrap
 from stack.settings import REPO_ROOT, StackSettings
@@ -58,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack")
     parser.add_argument("command", choices=["run", "render", "bootstrap"])
     args = parser.parse_args(argv)
+    env = load_environ()
     try:
-        settings = StackSettings.from_env(load_environ())
+        settings = StackSettings.from_env(env)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(env, settings.log_level)
     if args.command == "render":
         print(render(settings))
         return 0
