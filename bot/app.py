@@ -18,6 +18,7 @@ from nio.exceptions import EncryptionError
 from bot import credentials, strings
 from bot.commands import help_text
 from bot.config import BotSettings
+from bot.crypto import keys_housekeeping
 from bot.dispatch import Dispatcher
 from bot.formatting import message_content
 from bot.intake import Intake
@@ -99,7 +100,7 @@ class BotRunner:
             since = response.next_batch
             self._p.position.save(since)
             self._p.position.mark_healthy(self._settings.user_id)
-            await self._crypto_housekeeping()
+            await keys_housekeeping(self._p.client)
         await self._p.tasks.drain()
 
     def _sync_timeout_ms(self, caught_up: bool) -> int:
@@ -204,17 +205,6 @@ class BotRunner:
         for job in unfinished:
             log.info("resuming %s from before the restart", job.event_id)
             self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job))
-
-    async def _crypto_housekeeping(self) -> None:
-        """Upload, query and claim keys as nio asks, so encrypted rooms work."""
-        client = self._p.client
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
 
     async def _log_in(self, stop: asyncio.Event) -> None:
         backoff = 1.0

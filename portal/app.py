@@ -77,7 +77,7 @@ async def _template_context(request: web.Request) -> dict[str, object]:
         "user": request.get(USER),
         "csrf_token": csrf_token(session),
         "server_name": request.app[SETTINGS].server_name,
-        "ai_offline": not await health.ollama_up(request.app),
+        "ai_offline": not await request.app[health.OLLAMA_STATUS].up(request.app),
     }
 
 
@@ -91,6 +91,7 @@ def create_app(settings: PortalSettings) -> web.Application:
         middlewares=[security_headers], client_max_size=(settings.max_upload_mb + 1) * 1024**2
     )
     app[SETTINGS] = settings
+    app[health.OLLAMA_STATUS] = health.OllamaStatus()
     app[CATALOGUE] = ModelCatalogue(settings.ollama_base_url, settings.check_timeout)
     app[SIGNUP_THROTTLE] = Throttle(settings.signup_rate)
     app[LOGIN_ADDRESS_THROTTLE] = Throttle(settings.login_rate_per_address)

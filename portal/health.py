@@ -53,15 +53,23 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 OLLAMA_STATUS_TTL_S = 10.0
-_ollama_status: dict[int, tuple[float, bool]] = {}
 
 
-async def ollama_up(app: web.Application) -> bool:
-    """Whether Ollama answers, remembered for a few seconds (for the offline banner)."""
-    cached = _ollama_status.get(id(app))
-    if cached and time.monotonic() - cached[0] < OLLAMA_STATUS_TTL_S:
-        return cached[1]
-    settings = app[SETTINGS]
-    check = await _check_http(app[HTTP], f"{settings.ollama_base_url}/api/version", settings.check_timeout)
-    _ollama_status[id(app)] = (time.monotonic(), bool(check["ok"]))
-    return bool(check["ok"])
+class OllamaStatus:
+    """Whether Ollama answers, remembered for a few seconds (for the offline banner), so
+    rendering pages does not add a request to Ollama each time."""
+
+    def __init__(self) -> None:
+        self._checked_at = float("-inf")
+        self._up = False
+
+    async def up(self, app: web.Application) -> bool:
+        if time.monotonic() - self._checked_at >= OLLAMA_STATUS_TTL_S:
+            settings = app[SETTINGS]
+            url = f"{settings.ollama_base_url}/api/version"
+            self._up = bool((await _check_http(app[HTTP], url, settings.check_timeout))["ok"])
+            self._checked_at = time.monotonic()
+        return self._up
+
+
+OLLAMA_STATUS = web.AppKey("ollama_status", OllamaStatus)
