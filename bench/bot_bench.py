@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bench.measure import (
+    MAKESPAN_REPLY,
     baseline_and_bot_latency,
     concurrent_makespan,
     one_second_model,
@@ -27,6 +28,8 @@ async def _measure(stack: BenchStack, rounds: int, conversations: int):  # type:
 def run(rounds: int = 60, conversations: int = 1000) -> str:
     with bench_stack() as stack:
         baseline, bot, rss_before, rss_after = asyncio.run(_measure(stack, rounds, conversations))
+    with model_process(MAKESPAN_REPLY, 0.0, 0.0) as model_url, bench_stack(model_url) as stack:
+        floor = min(asyncio.run(concurrent_makespan(stack)) for _ in range(3))
     with model_process(*one_second_model()) as model_url, bench_stack(model_url) as stack:
         makespan = min(asyncio.run(concurrent_makespan(stack)) for _ in range(3))
     median_target = 2 * baseline.median_ms + 15
@@ -45,6 +48,11 @@ Machine: {machine()}.
 ({rounds} rounds each, interleaved, after 3 warm-up rounds). An answer needs two hops, so 2× is the floor.
 - (c) 20 users, each in their AI chat, asking at the same moment, model taking 1 s per answer (in its own \
 process): all complete after **{makespan:.2f} s** (best of 3 runs; target ≤ 1.5 s: {_verdict(makespan <= 1.5)}).
+  - (c0) Same-run baseline: the same burst with a model that answers at once takes {floor:.2f} s. That is \
+what the homeserver needs on this machine for 20 questions, 40 answer messages (first text and final \
+edit), typing notices and everyone's syncs. (c) − (c0) = {makespan - floor:.2f} s against the 1 s \
+the model takes: the bot adds {max(0.0, makespan - floor - 1.0) * 1000:.0f} ms on top of model time \
+and homeserver time, so the answers do not queue behind each other in the bot.
 - (d) bot RSS: {rss_before:.0f} MB at start, **{rss_after:.0f} MB after {conversations} conversations** \
 (target < 200 MB: {_verdict(rss_after < 200)}).
 """
