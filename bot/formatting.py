@@ -7,24 +7,8 @@ import re
 from typing import Any
 
 import markdown
-import nh3
 
-# The HTML subset the Matrix spec recommends for m.room.message (without images, so model
-# output cannot make clients fetch outside URLs).
-ALLOWED_TAGS = {
-    "font", "del", "s", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "p", "a", "ul",
-    "ol", "sup", "sub", "li", "b", "i", "u", "strong", "em", "strike", "code", "hr", "br",
-    "div", "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "span", "details",
-    "summary",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "target"},
-    "ol": {"start"},
-    "code": {"class"},
-    "span": {"data-mx-color", "data-mx-bg-color", "data-mx-spoiler"},
-    "font": {"data-mx-color", "data-mx-bg-color", "color"},
-}
-URL_SCHEMES = {"http", "https", "mailto", "matrix"}
+from common.matrix_html import sanitise
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
 _OPEN_THINK = re.compile(r"<think>.*\Z", re.DOTALL | re.IGNORECASE)
@@ -38,13 +22,7 @@ def strip_reasoning(text: str) -> str:
 
 def to_html(text: str) -> str:
     html = markdown.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener",
-    )
+    return sanitise(html)
 
 
 def message_content(text: str, *, notice: bool = False) -> dict[str, Any]:

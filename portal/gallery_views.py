@@ -24,6 +24,7 @@ from common.synapse_admin import SynapseError
 from portal.keys import MATRIX, SETTINGS, require_user
 from portal.logins import PortalUser
 from portal.media_checks import CheckedImage, UploadRefused, check_upload
+from portal.mxc import media_path
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +39,15 @@ async def _gallery_room(request: web.Request, user: PortalUser) -> str:
     return await request.app[MATRIX].resolve_alias(user.access_token, alias)
 
 
-def _media_path(mxc: str) -> str | None:
-    if not mxc.startswith("mxc://"):
-        return None
-    server, _, media_id = mxc[6:].partition("/")
-    return f"/media/{server}/{media_id}" if server and media_id and "/" not in media_id else None
-
-
 def _item(event: dict[str, Any], viewer: str) -> dict[str, Any] | None:
     content = event.get("content", {})
     if event.get("type") != "m.room.message" or content.get("msgtype") not in MEDIA_TYPES:
         return None
-    full = _media_path(str(content.get("url", "")))
+    full = media_path(str(content.get("url", "")))
     if full is None:
         return None
     info = content.get("info") or {}
-    thumb = _media_path(str(info.get("thumbnail_url", ""))) or (full + "?thumb=1")
+    thumb = media_path(str(info.get("thumbnail_url", ""))) or (full + "?thumb=1")
     return {
         "event_id": event["event_id"],
         "kind": "video" if content["msgtype"] == "m.video" else "image",
