@@ -17,7 +17,16 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from appdb.engine import create_schema, make_engine
 from appdb.user_settings import UserSettingsStore
 from common.ollama_catalogue import ModelCatalogue
-from portal import auth_views, conversation_views, gallery_views, health, model_views, pages
+from portal import (
+    auth_views,
+    chat_stream,
+    chat_views,
+    conversation_views,
+    gallery_views,
+    health,
+    model_views,
+    pages,
+)
 from portal.auth_views import SESSION_USER
 from portal.config import PortalSettings
 from portal.keys import (
@@ -106,7 +115,8 @@ def create_app(settings: PortalSettings) -> web.Application:
     )
     setup_sessions(app, storage)
     app.middlewares.extend([load_user, csrf_protection])
-    app.cleanup_ctx.extend([_http_client, _database])
+    app.cleanup_ctx.extend([_http_client, _database, chat_stream.track_open_streams])
+    app.on_shutdown.append(chat_stream.close_open_streams)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -132,6 +142,17 @@ def _routes(app: web.Application) -> None:
     router.add_post("/conversations/direct-chat", conversation_views.open_direct_chat)
     router.add_get("/conversations/{room_id}", conversation_views.conversation_page)
     router.add_post("/conversations/{room_id}/delete", conversation_views.delete_conversation)
+    router.add_get("/chat", chat_views.chat_page)
+    router.add_get("/chat/ai", chat_views.ai_chat)
+    router.add_get("/chat/api/stream", chat_stream.chat_stream)
+    router.add_get("/chat/api/rooms/{room_id}/messages", chat_views.history)
+    router.add_post("/chat/api/rooms/{room_id}/send", chat_views.send_message)
+    router.add_post("/chat/api/rooms/{room_id}/read", chat_views.mark_read)
+    router.add_post("/chat/api/join", chat_views.join_room)
+    router.add_post("/chat/api/direct", chat_views.start_direct_chat)
+    router.add_get("/chat/api/directory", chat_views.directory)
+    router.add_get("/chat/api/models", chat_views.models)
+    router.add_post("/chat/api/model", chat_views.choose_model)
     router.add_get("/gallery", gallery_views.gallery_page)
     router.add_post("/gallery/upload", gallery_views.upload)
     router.add_get("/gallery/view/{event_id}", gallery_views.viewer)

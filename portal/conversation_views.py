@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from appdb.models import ConversationMessage
+from portal.direct_chats import direct_chat_with
 from portal.keys import DB_ENGINE, MATRIX, SETTINGS, require_user
 
 HISTORY_LIMIT = 200
@@ -76,13 +77,7 @@ async def delete_conversation(request: web.Request) -> web.Response:
 
 
 async def open_direct_chat(request: web.Request) -> web.Response:
-    """Create the direct chat with the assistant if there is none, then open it."""
+    """Create the direct chat with the assistant if there is none, then open it in the chat."""
     user = require_user(request)
-    matrix = request.app[MATRIX]
-    bot = request.app[SETTINGS].bot_user_id
-    direct = await matrix.direct_rooms(user.access_token, user.user_id)
-    if not direct.get(bot):
-        room_id = await matrix.create_direct_chat(user.access_token, bot)
-        direct[bot] = [room_id]
-        await matrix.set_direct_rooms(user.access_token, user.user_id, direct)
-    raise web.HTTPSeeOther(f"https://matrix.to/#/{direct[bot][0]}")
+    room_id = await direct_chat_with(request.app[MATRIX], user, request.app[SETTINGS].bot_user_id)
+    raise web.HTTPSeeOther(f"/chat#room={room_id}")

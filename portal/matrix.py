@@ -59,6 +59,9 @@ class UserMatrix:
     async def set_direct_rooms(self, token: str, user_id: str, rooms: dict[str, list[str]]) -> None:
         await self._call("PUT", f"/user/{quote(user_id)}/account_data/m.direct", token, rooms)
 
+    async def joined_rooms(self, token: str) -> list[str]:
+        return [str(r) for r in (await self._call("GET", "/joined_rooms", token)).get("joined_rooms", [])]
+
     async def resolve_alias(self, token: str, alias: str) -> str:
         return str((await self._call("GET", f"/directory/room/{quote(alias)}", token))["room_id"])
 
@@ -72,9 +75,46 @@ class UserMatrix:
     async def event(self, token: str, room_id: str, event_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}", token)
 
-    async def messages(self, token: str, room_id: str, start: str | None, limit: int) -> dict[str, Any]:
+    async def messages(
+        self, token: str, room_id: str, start: str | None, limit: int, filter_json: str | None = None
+    ) -> dict[str, Any]:
         query = f"?dir=b&limit={limit}" + (f"&from={quote(start)}" if start else "")
+        query += f"&filter={quote(filter_json)}" if filter_json else ""
         return await self._call("GET", f"/rooms/{quote(room_id)}/messages{query}", token)
+
+    async def sync(
+        self, token: str, since: str | None, timeout_ms: int, filter_json: str, request_timeout: float
+    ) -> dict[str, Any]:
+        query = f"?timeout={timeout_ms}&filter={quote(filter_json)}" + (
+            f"&since={quote(since)}" if since else ""
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        timeout = aiohttp.ClientTimeout(total=request_timeout)
+        async with self._http.get(f"{self._base}/sync{query}", headers=headers, timeout=timeout) as response:
+            body = await response.json(content_type=None)
+            if response.status >= 400:
+                body = body if isinstance(body, dict) else {}
+                raise SynapseError(
+                    response.status, str(body.get("errcode", "M_UNKNOWN")), str(body.get("error", ""))
+                )
+            return body if isinstance(body, dict) else {}
+
+    async def read_receipt(self, token: str, room_id: str, event_id: str) -> None:
+        path = f"/rooms/{quote(room_id)}/receipt/m.read/{quote(event_id)}"
+        await self._call("POST", path, token, {})
+
+    async def public_rooms(self, token: str, limit: int) -> list[dict[str, Any]]:
+        answer = await self._call("GET", f"/publicRooms?limit={limit}", token)
+        return [room for room in answer.get("chunk", []) if isinstance(room, dict)]
+
+    async def profile_exists(self, token: str, user_id: str) -> bool:
+        try:
+            await self._call("GET", f"/profile/{quote(user_id)}", token)
+        except SynapseError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
 
     async def upload(self, token: str, body: Any, content_type: str, filename: str, size: int) -> str:
         """Upload to Synapse's media repository; `body` may be bytes or an open file (streamed)."""

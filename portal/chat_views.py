@@ -1,0 +1,222 @@
+"""The portal chat: its page, and the small JSON API the page's script calls. Every call
+acts with the logged-in user's own Matrix login, so the homeserver decides what they may
+read and where they may write; this module checks input and turns homeserver errors into
+sentences a person can act on."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import aiohttp_jinja2
+from aiohttp import web
+
+from common.ollama_catalogue import OllamaUnavailable
+from common.synapse_admin import SynapseError
+from portal.chat_events import describe
+from portal.direct_chats import direct_chat_with, remember_direct_chat
+from portal.keys import CATALOGUE, MATRIX, SETTINGS, USER_SETTINGS, current_user, require_user
+from portal.logins import PortalUser
+
+HISTORY_PAGE = 30
+MAX_MESSAGE_CHARS = 20_000
+DIRECTORY_LIMIT = 50
+TXN_ID = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+USERNAME = re.compile(r"^@?([a-z0-9._=/+-]+)(?::([A-Za-z0-9.:-]+))?$")
+HISTORY_FILTER = json.dumps({"lazy_load_members": True})
+
+JsonHandler = Callable[[web.Request, PortalUser], Awaitable[Any]]
+
+
+class Refused(Exception):
+    """Input the chat cannot act on; the message is shown to the user."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _homeserver_error(error: SynapseError) -> web.Response:
+    if error.status == 401:
+        return _error("Your session ended. Log in again.", 401)
+    if error.status == 403:
+        return _error("You are not allowed to do that in this room.", 403)
+    if error.status == 404:
+        return _error("There is no such room or user.", 404)
+    if error.status == 429:
+        return _error("You are sending too fast. Wait a moment and try again.", 429)
+    if error.status >= 500:
+        return _error("The chat server is unreachable right now. Try again in a moment.", 502)
+    return _error(error.error or "The chat server refused that.", 400)
+
+
+def _error(message: str, status: int) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def json_api(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Logged-in users only; JSON in and out; every failure is a JSON `{"error": ...}`."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        user = current_user(request)
+        if user is None:
+            return _error("Log in to chat.", 401)
+        try:
+            return web.json_response(await handler(request, user))
+        except Refused as refused:
+            return _error(str(refused), refused.status)
+        except SynapseError as error:
+            return _homeserver_error(error)
+        except (aiohttp.ClientError, TimeoutError):
+            return _error("The chat server is unreachable right now. Try again in a moment.", 502)
+
+    return wrapped
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise Refused("The request was not valid JSON.") from error
+    if not isinstance(body, dict):
+        raise Refused("The request was not a JSON object.")
+    return body
+
+
+def _room_id(request: web.Request) -> str:
+    room_id = request.match_info["room_id"]
+    if not room_id.startswith("!") or len(room_id) > 255:
+        raise Refused("That is not a room id.", 404)
+    return room_id
+
+
+@aiohttp_jinja2.template("chat.html")
+async def chat_page(request: web.Request) -> dict[str, Any]:
+    require_user(request)
+    return {"bot_user_id": request.app[SETTINGS].bot_user_id}
+
+
+async def ai_chat(request: web.Request) -> web.Response:
+    """The AI chat: the direct chat with the assistant, created on first use."""
+    user = require_user(request)
+    room_id = await direct_chat_with(request.app[MATRIX], user, request.app[SETTINGS].bot_user_id)
+    raise web.HTTPSeeOther(f"/chat#room={room_id}")
+
+
+@json_api
+async def history(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """One page of older messages, oldest first; `next` is where the page before starts."""
+    room_id = _room_id(request)
+    start = request.query.get("from") or None
+    page = await request.app[MATRIX].messages(user.access_token, room_id, start, HISTORY_PAGE, HISTORY_FILTER)
+    names = {
+        str(e.get("state_key")): str((e.get("content") or {}).get("displayname") or e.get("state_key"))
+        for e in page.get("state", [])
+        if e.get("type") == "m.room.member"
+    }
+    chunk = list(reversed(page.get("chunk", [])))
+    events = [d for d in (describe(e, names) for e in chunk) if d is not None]
+    return {"events": events, "next": page.get("end")}
+
+
+@json_api
+async def send_message(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """Send a text message. The browser picks the transaction id, so a retry after a lost
+    connection is stored once by the homeserver, not twice."""
+    room_id = _room_id(request)
+    body = await _json_body(request)
+    text, txn = body.get("body"), body.get("txn")
+    if not isinstance(txn, str) or not TXN_ID.match(txn):
+        raise Refused("The message had no valid transaction id.")
+    if not isinstance(text, str) or not text.strip():
+        raise Refused("Write something before sending.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise Refused(
+            f"That message is too long ({len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,})."
+        )
+    content = {"msgtype": "m.text", "body": text}
+    event_id = await request.app[MATRIX].send(user.access_token, room_id, content, txn)
+    return {"event_id": event_id}
+
+
+@json_api
+async def mark_read(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    room_id = _room_id(request)
+    event_id = (await _json_body(request)).get("event_id")
+    if not isinstance(event_id, str) or not event_id.startswith("$"):
+        raise Refused("That is not an event id.")
+    await request.app[MATRIX].read_receipt(user.access_token, room_id, event_id)
+    return {}
+
+
+@json_api
+async def join_room(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """Join a room from the directory, or accept an invitation (a direct chat is then
+    remembered as one, as Element does)."""
+    body = await _json_body(request)
+    room, direct_with = body.get("room"), body.get("direct_with")
+    if not isinstance(room, str) or room[:1] not in {"!", "#"}:
+        raise Refused("Choose a room to join.")
+    room_id = await request.app[MATRIX].join(user.access_token, room)
+    if isinstance(direct_with, str) and direct_with.startswith("@"):
+        await remember_direct_chat(request.app[MATRIX], user, direct_with, room_id)
+    return {"room_id": room_id}
+
+
+@json_api
+async def start_direct_chat(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """A direct chat with another user by username; the existing one if there is one."""
+    server_name = request.app[SETTINGS].server_name
+    wanted = (await _json_body(request)).get("username")
+    match = USERNAME.match(wanted.strip().lower()) if isinstance(wanted, str) else None
+    if match is None:
+        raise Refused("Enter a username, like alice.")
+    user_id = f"@{match.group(1)}:{match.group(2) or server_name}"
+    if user_id == user.user_id:
+        raise Refused("That is you. Choose someone else to chat with.")
+    if not await request.app[MATRIX].profile_exists(user.access_token, user_id):
+        raise Refused(f"There is no user called {match.group(1)} here.", 404)
+    return {"room_id": await direct_chat_with(request.app[MATRIX], user, user_id)}
+
+
+@json_api
+async def directory(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    rooms = await request.app[MATRIX].public_rooms(user.access_token, DIRECTORY_LIMIT)
+    return {
+        "rooms": [
+            {
+                "id": room.get("room_id"),
+                "name": room.get("name") or room.get("canonical_alias") or room.get("room_id"),
+                "alias": room.get("canonical_alias"),
+                "topic": room.get("topic"),
+                "members": room.get("num_joined_members", 0),
+            }
+            for room in rooms
+        ]
+    }
+
+
+@json_api
+async def models(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    current = await request.app[USER_SETTINGS].get_model(user.user_id) or request.app[SETTINGS].ollama_model
+    try:
+        names = await request.app[CATALOGUE].names()
+    except OllamaUnavailable:
+        return {"models": [], "current": current, "offline": True}
+    return {"models": sorted(names), "current": current, "offline": False}
+
+
+@json_api
+async def choose_model(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    wanted = (await _json_body(request)).get("model")
+    try:
+        available = await request.app[CATALOGUE].names()
+    except OllamaUnavailable as error:
+        raise Refused("The AI service is offline, so your choice was not changed.", 503) from error
+    if not isinstance(wanted, str) or wanted not in available:
+        raise Refused(f"Ollama has no model called {wanted!r}.")
+    await request.app[USER_SETTINGS].set_model(user.user_id, wanted)
+    return {"current": wanted}

@@ -1,0 +1,87 @@
+"""The portal chat's room list, fed with sync responses (pure, no server)."""
+
+from __future__ import annotations
+
+from portal.chat_rooms import RoomList
+
+ME, BOT, BOB = "@me:localhost", "@bot:localhost", "@bob:localhost"
+
+
+def state(kind: str, content: dict[str, object], key: str = "") -> dict[str, object]:
+    return {"type": kind, "state_key": key, "content": content, "sender": ME}
+
+
+def first_sync() -> dict[str, object]:
+    return {
+        "account_data": {"events": [{"type": "m.direct", "content": {BOT: ["!ai"], BOB: ["!dm"]}}]},
+        "rooms": {
+            "join": {
+                "!public": {
+                    "state": {
+                        "events": [
+                            state("m.room.name", {"name": "Public"}),
+                            state("m.room.join_rules", {"join_rule": "public"}),
+                        ]
+                    },
+                    "unread_notifications": {"notification_count": 3, "highlight_count": 1},
+                },
+                "!ai": {"summary": {"m.heroes": [BOT]}, "state": {"events": []}},
+                "!dm": {
+                    "summary": {"m.heroes": [BOB]},
+                    "state": {"events": [state("m.room.member", {"membership": "join", "displayname": "Bob"}, BOB)]},
+                },
+                "!private": {"state": {"events": [state("m.room.canonical_alias", {"alias": "#team:localhost"})]}},
+            },
+            "invite": {
+                "!new": {
+                    "invite_state": {
+                        "events": [
+                            {
+                                "type": "m.room.member",
+                                "state_key": ME,
+                                "sender": BOB,
+                                "content": {"membership": "invite", "is_direct": True},
+                            }
+                        ]
+                    }
+                }
+            },
+        },
+    }
+
+
+def test_rooms_get_names_kinds_and_unread_counts() -> None:
+    rooms = RoomList(ME, BOT)
+    changed, gone = rooms.apply(first_sync())
+    assert changed == {"!public", "!ai", "!dm", "!private", "!new"} and gone == set()
+    summary = {s["id"]: s for s in rooms.summaries()}
+    assert (summary["!public"]["name"], summary["!public"]["kind"], summary["!public"]["unread"]) == (
+        "Public",
+        "public",
+        3,
+    )
+    assert (summary["!ai"]["name"], summary["!ai"]["kind"]) == ("AI assistant", "ai")
+    assert (summary["!dm"]["name"], summary["!dm"]["kind"]) == ("Bob", "direct")
+    assert (summary["!private"]["name"], summary["!private"]["kind"]) == ("#team:localhost", "room")
+    invite = summary["!new"]
+    assert (invite["membership"], invite["inviter"], invite["kind"]) == ("invite", BOB, "direct")
+
+
+def test_later_syncs_change_counts_typing_and_remove_left_rooms() -> None:
+    rooms = RoomList(ME, BOT)
+    rooms.apply(first_sync())
+    changed, gone = rooms.apply(
+        {
+            "rooms": {
+                "join": {
+                    "!public": {"unread_notifications": {"notification_count": 0}},
+                    "!dm": {"ephemeral": {"events": [{"type": "m.typing", "content": {"user_ids": [BOB, ME]}}]}},
+                },
+                "leave": {"!private": {}},
+            }
+        }
+    )
+    assert changed == {"!public", "!dm"} and gone == {"!private"}
+    assert rooms.summary("!public")["unread"] == 0
+    assert rooms.typing_names("!dm") == ["Bob"]  # never yourself
+    assert "!private" not in {s["id"] for s in rooms.summaries()}
