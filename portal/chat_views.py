@@ -119,7 +119,8 @@ async def history(request: web.Request, user: PortalUser) -> dict[str, Any]:
     }
     chunk = list(reversed(page.get("chunk", [])))
     events = [d for d in (describe(e, names) for e in chunk) if d is not None]
-    return {"events": events, "next": page.get("end")}
+    at_start = len(chunk) < HISTORY_PAGE or not page.get("end")
+    return {"events": events, "next": None if at_start else page.get("end")}
 
 
 @json_api
