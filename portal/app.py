@@ -148,6 +148,7 @@ def _routes(app: web.Application) -> None:
     router.add_get("/chat/api/rooms/{room_id}/messages", chat_views.history)
     router.add_post("/chat/api/rooms/{room_id}/send", chat_views.send_message)
     router.add_post("/chat/api/rooms/{room_id}/read", chat_views.mark_read)
+    router.add_post("/chat/api/rooms/{room_id}/typing", chat_views.set_typing)
     router.add_post("/chat/api/join", chat_views.join_room)
     router.add_post("/chat/api/direct", chat_views.start_direct_chat)
     router.add_get("/chat/api/directory", chat_views.directory)

@@ -24,6 +24,7 @@ class RoomState:
     highlights: int = 0
     inviter: str | None = None
     invited_direct: bool = False
+    encrypted: bool = False
     last_ts: int = 0
 
 
@@ -106,6 +107,8 @@ class RoomList:
             room.name = str(content.get("name") or "") or None
         elif kind == "m.room.canonical_alias":
             room.alias = str(content.get("alias") or "") or None
+        elif kind == "m.room.encryption":
+            room.encrypted = True  # encryption cannot be turned off again
         elif kind == "m.room.join_rules":
             room.join_rule = str(content.get("join_rule") or "") or None
         elif kind == "m.room.member":
@@ -154,6 +157,7 @@ class RoomList:
             "kind": self.kind(room),
             "membership": room.membership,
             "inviter": room.inviter,
+            "encrypted": room.encrypted,
             "unread": room.unread,
             "highlights": room.highlights,
             "last_ts": room.last_ts,

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,16 +26,19 @@ log = logging.getLogger(__name__)
 
 
 class OpenStreams:
-    """The streams being served, so shutdown can end them."""
+    """The streams being served: so shutdown can end them, and so one person cannot hold
+    an unbounded number of long polls on the homeserver."""
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.per_user: Counter[str] = Counter()
 
 
 OPEN_STREAMS = web.AppKey("chat_open_streams", OpenStreams)
 # Long-poll length: also how often an idle stream writes, which is how a closed tab is noticed.
 POLL_MS = 15_000
 RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+MAX_STREAMS_PER_USER = 10  # open chat tabs per person
 LIVE_TIMELINE_LIMIT = 50
 _ROOM_FILTER = {
     "state": {"lazy_load_members": True},
@@ -152,6 +156,9 @@ async def chat_stream(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     if user is None:
         raise web.HTTPUnauthorized(text="Log in to chat.")
+    streams = request.app[OPEN_STREAMS]
+    if streams.per_user[user.user_id] >= MAX_STREAMS_PER_USER:
+        raise web.HTTPTooManyRequests(text="Too many chat tabs are open; close some and reload.")
     resume_from = request.query.get("since") or request.headers.get("Last-Event-ID") or None
     response = web.StreamResponse(
         headers={
@@ -164,14 +171,17 @@ async def chat_stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     task = asyncio.current_task()
     assert task is not None
-    streams = request.app[OPEN_STREAMS].tasks
-    streams.add(task)
+    streams.tasks.add(task)
+    streams.per_user[user.user_id] += 1
     try:
         await _Relay(request, user, response).run(resume_from)
     except _Gone:
         pass
     finally:
-        streams.discard(task)
+        streams.tasks.discard(task)
+        streams.per_user[user.user_id] -= 1
+        if streams.per_user[user.user_id] <= 0:
+            del streams.per_user[user.user_id]
     return response
 
 

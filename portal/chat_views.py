@@ -138,9 +138,26 @@ async def send_message(request: web.Request, user: PortalUser) -> dict[str, Any]
         raise Refused(
             f"That message is too long ({len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,})."
         )
+    matrix = request.app[MATRIX]
+    if await matrix.is_encrypted(user.access_token, room_id):
+        raise Refused(
+            "This chat is end-to-end encrypted, and the portal holds no keys: write here from a "
+            "Matrix client such as Element.",
+            409,
+        )
     content = {"msgtype": "m.text", "body": text}
-    event_id = await request.app[MATRIX].send(user.access_token, room_id, content, txn)
+    event_id = await matrix.send(user.access_token, room_id, content, txn)
     return {"event_id": event_id}
+
+
+@json_api
+async def set_typing(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    room_id = _room_id(request)
+    typing = (await _json_body(request)).get("typing")
+    if not isinstance(typing, bool):
+        raise Refused("Say whether you are typing.")
+    await request.app[MATRIX].set_typing(user.access_token, room_id, user.user_id, typing)
+    return {}
 
 
 @json_api

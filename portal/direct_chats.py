@@ -1,5 +1,7 @@
 """Direct chats as Element keeps them: a room created with `is_direct`, listed under the
-other person in the user's `m.direct` account data, reused while the user is still in it."""
+other person in the user's `m.direct` account data, reused while the user is still in it.
+The portal cannot read end-to-end encrypted rooms (it holds no keys), so it reuses only
+unencrypted ones, and creates a new one (unencrypted) when the only chat is encrypted."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ async def direct_chat_with(matrix: UserMatrix, user: PortalUser, other: str) -> 
     direct = await matrix.direct_rooms(token, user.user_id)
     joined = set(await matrix.joined_rooms(token))
     for room_id in direct.get(other, []):
-        if room_id in joined:
+        if room_id in joined and not await matrix.is_encrypted(token, room_id):
             return room_id
     room_id = await matrix.create_direct_chat(token, other)
     await remember_direct_chat(matrix, user, other, room_id)

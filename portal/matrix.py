@@ -16,9 +16,13 @@ class UserMatrix:
         self._homeserver = homeserver_url
         self._base = f"{homeserver_url}/_matrix/client/v3"
 
-    async def _call(self, method: str, path: str, token: str, json: Any = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"}
-        async with self._http.request(method, f"{self._base}{path}", json=json, headers=headers) as response:
+    async def _call(
+        self, method: str, path: str, token: str, json: Any = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}, "json": json}
+        if timeout is not None:  # otherwise the session's own timeout applies
+            options["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        async with self._http.request(method, f"{self._base}{path}", **options) as response:
             body = await response.json(content_type=None)
             if response.status >= 400:
                 body = body if isinstance(body, dict) else {}
@@ -59,6 +63,22 @@ class UserMatrix:
     async def set_direct_rooms(self, token: str, user_id: str, rooms: dict[str, list[str]]) -> None:
         await self._call("PUT", f"/user/{quote(user_id)}/account_data/m.direct", token, rooms)
 
+    async def _exists(self, path: str, token: str) -> bool:
+        try:
+            await self._call("GET", path, token)
+        except SynapseError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    async def is_encrypted(self, token: str, room_id: str) -> bool:
+        return await self._exists(f"/rooms/{quote(room_id)}/state/m.room.encryption", token)
+
+    async def set_typing(self, token: str, room_id: str, user_id: str, typing: bool) -> None:
+        body = {"typing": typing, "timeout": 10_000} if typing else {"typing": False}
+        await self._call("PUT", f"/rooms/{quote(room_id)}/typing/{quote(user_id)}", token, body)
+
     async def joined_rooms(self, token: str) -> list[str]:
         return [str(r) for r in (await self._call("GET", "/joined_rooms", token)).get("joined_rooms", [])]
 
@@ -85,19 +105,9 @@ class UserMatrix:
     async def sync(
         self, token: str, since: str | None, timeout_ms: int, filter_json: str, request_timeout: float
     ) -> dict[str, Any]:
-        query = f"?timeout={timeout_ms}&filter={quote(filter_json)}" + (
-            f"&since={quote(since)}" if since else ""
-        )
-        headers = {"Authorization": f"Bearer {token}"}
-        timeout = aiohttp.ClientTimeout(total=request_timeout)
-        async with self._http.get(f"{self._base}/sync{query}", headers=headers, timeout=timeout) as response:
-            body = await response.json(content_type=None)
-            if response.status >= 400:
-                body = body if isinstance(body, dict) else {}
-                raise SynapseError(
-                    response.status, str(body.get("errcode", "M_UNKNOWN")), str(body.get("error", ""))
-                )
-            return body if isinstance(body, dict) else {}
+        query = f"?timeout={timeout_ms}&filter={quote(filter_json)}"
+        query += f"&since={quote(since)}" if since else ""
+        return await self._call("GET", f"/sync{query}", token, timeout=request_timeout)
 
     async def read_receipt(self, token: str, room_id: str, event_id: str) -> None:
         path = f"/rooms/{quote(room_id)}/receipt/m.read/{quote(event_id)}"
@@ -108,13 +118,7 @@ class UserMatrix:
         return [room for room in answer.get("chunk", []) if isinstance(room, dict)]
 
     async def profile_exists(self, token: str, user_id: str) -> bool:
-        try:
-            await self._call("GET", f"/profile/{quote(user_id)}", token)
-        except SynapseError as error:
-            if error.status == 404:
-                return False
-            raise
-        return True
+        return await self._exists(f"/profile/{quote(user_id)}", token)
 
     async def upload(self, token: str, body: Any, content_type: str, filename: str, size: int) -> str:
         """Upload to Synapse's media repository; `body` may be bytes or an open file (streamed)."""

@@ -48,7 +48,12 @@ def test_an_edit_names_the_message_it_replaces_and_carries_the_new_text() -> Non
     )
     view = describe(edit)
     assert view is not None
-    assert (view["type"], view["target"], view["body"], view["sender"]) == ("edit", "$m1", "hello world", ALICE)
+    assert (view["type"], view["target"], view["body"], view["sender"]) == (
+        "edit",
+        "$m1",
+        "hello world",
+        ALICE,
+    )
 
 
 def test_history_shows_the_latest_edit_by_the_author_only() -> None:
@@ -56,7 +61,10 @@ def test_history_shows_the_latest_edit_by_the_author_only() -> None:
     edit_by_author = {"sender": ALICE, "content": {"m.new_content": {"msgtype": "m.text", "body": "hello"}}}
     original["unsigned"] = {"m.relations": {"m.replace": edit_by_author}}
     assert describe(original)["body"] == "hello"  # type: ignore[index]
-    edit_by_someone_else = {"sender": BOB, "content": {"m.new_content": {"msgtype": "m.text", "body": "pwned"}}}
+    edit_by_someone_else = {
+        "sender": BOB,
+        "content": {"m.new_content": {"msgtype": "m.text", "body": "pwned"}},
+    }
     original["unsigned"] = {"m.relations": {"m.replace": edit_by_someone_else}}
     assert describe(original)["body"] == "hel"  # type: ignore[index]
 
@@ -75,7 +83,10 @@ def test_a_reply_drops_its_quoted_fallback() -> None:
 
 def test_media_goes_through_the_portal_proxy() -> None:
     image = message(
-        "cat.png", msgtype="m.image", url="mxc://localhost/abc", info={"w": 10, "h": 5, "mimetype": "image/png"}
+        "cat.png",
+        msgtype="m.image",
+        url="mxc://localhost/abc",
+        info={"w": 10, "h": 5, "mimetype": "image/png"},
     )
     view = describe(image)
     assert view is not None
@@ -91,10 +102,21 @@ def test_media_goes_through_the_portal_proxy() -> None:
 
 
 def test_redactions_encrypted_and_membership() -> None:
-    redaction = {"type": "m.room.redaction", "event_id": "$r", "sender": ALICE, "redacts": "$m1", "content": {}}
+    redaction = {
+        "type": "m.room.redaction",
+        "event_id": "$r",
+        "sender": ALICE,
+        "redacts": "$m1",
+        "content": {},
+    }
     assert describe(redaction)["target"] == "$m1"  # type: ignore[index]
     assert describe({**message("x"), "content": {}})["deleted"] is True  # type: ignore[index]
-    encrypted = {"type": "m.room.encrypted", "event_id": "$x", "sender": ALICE, "content": {"ciphertext": "…"}}
+    encrypted = {
+        "type": "m.room.encrypted",
+        "event_id": "$x",
+        "sender": ALICE,
+        "content": {"ciphertext": "…"},
+    }
     assert describe(encrypted)["type"] == "encrypted"  # type: ignore[index]
     join = {
         "type": "m.room.member",

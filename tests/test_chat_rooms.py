@@ -28,9 +28,13 @@ def first_sync() -> dict[str, object]:
                 "!ai": {"summary": {"m.heroes": [BOT]}, "state": {"events": []}},
                 "!dm": {
                     "summary": {"m.heroes": [BOB]},
-                    "state": {"events": [state("m.room.member", {"membership": "join", "displayname": "Bob"}, BOB)]},
+                    "state": {
+                        "events": [state("m.room.member", {"membership": "join", "displayname": "Bob"}, BOB)]
+                    },
                 },
-                "!private": {"state": {"events": [state("m.room.canonical_alias", {"alias": "#team:localhost"})]}},
+                "!private": {
+                    "state": {"events": [state("m.room.canonical_alias", {"alias": "#team:localhost"})]}
+                },
             },
             "invite": {
                 "!new": {
@@ -75,7 +79,9 @@ def test_later_syncs_change_counts_typing_and_remove_left_rooms() -> None:
             "rooms": {
                 "join": {
                     "!public": {"unread_notifications": {"notification_count": 0}},
-                    "!dm": {"ephemeral": {"events": [{"type": "m.typing", "content": {"user_ids": [BOB, ME]}}]}},
+                    "!dm": {
+                        "ephemeral": {"events": [{"type": "m.typing", "content": {"user_ids": [BOB, ME]}}]}
+                    },
                 },
                 "leave": {"!private": {}},
             }

@@ -37,7 +37,9 @@ async def _member(portal: TestClient, synapse: SynapseServer, address: str) -> t
 
 def _sent_by(sender: str, body: str) -> Any:
     return lambda data: any(
-        e.get("sender") == sender and e.get("body") == body for events in data["events"].values() for e in events
+        e.get("sender") == sender and e.get("body") == body
+        for events in data["events"].values()
+        for e in events
     )
 
 
@@ -98,7 +100,9 @@ async def test_a_retried_send_is_stored_once(portal: TestClient, synapse: Synaps
     assert [e["body"] for e in history["events"]].count(body["body"]) == 1
 
 
-async def test_bad_sends_get_clear_errors(portal: TestClient, synapse: SynapseServer, make_user: UserFactory) -> None:
+async def test_bad_sends_get_clear_errors(
+    portal: TestClient, synapse: SynapseServer, make_user: UserFactory
+) -> None:
     browser, _ = await _member(portal, synapse, "203.0.113.63")
     owner = await make_user("owner")
     created = await owner.client.room_create(name="Secret")
@@ -227,7 +231,9 @@ async def test_read_marks_clear_the_unread_count(
     room_id = await _public_room(other, synapse)
     event_id = await other.send(room_id, "count me")
     await stream.wait_for("sync", lambda d: any(r["id"] == room_id and r["unread"] >= 1 for r in d["rooms"]))
-    assert (await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/read", {"event_id": event_id})).status == 200
+    assert (
+        await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/read", {"event_id": event_id})
+    ).status == 200
     await stream.wait_for("sync", lambda d: any(r["id"] == room_id and r["unread"] == 0 for r in d["rooms"]))
     stream.close()
 
@@ -242,7 +248,9 @@ async def test_public_rooms_directory_and_join(portal: TestClient, synapse: Syna
     assert refused.status == 400
 
 
-async def test_model_choice_in_the_chat(portal: TestClient, synapse: SynapseServer, ollama: OllamaDouble) -> None:
+async def test_model_choice_in_the_chat(
+    portal: TestClient, synapse: SynapseServer, ollama: OllamaDouble
+) -> None:
     browser, _ = await _member(portal, synapse, "203.0.113.70")
     listed = await (await browser.get("/chat/api/models")).json()
     assert {"llama3:latest", "llava:latest"} <= set(listed["models"]) and not listed["offline"]
@@ -263,7 +271,9 @@ async def test_homeserver_outage_gives_clear_errors_and_the_stream_says_so(
     await stream.wait_for("rooms")
     synapse.stop()
     try:
-        response = await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/send", {"body": "hi", "txn": "t-out"})
+        response = await browser.post_json(
+            f"/chat/api/rooms/{quote(room_id)}/send", {"body": "hi", "txn": "t-out"}
+        )
         assert response.status == 502 and "unreachable" in (await response.json())["error"]
         assert (await stream.wait_for("status"))["homeserver"] == "down"
     finally:
@@ -273,11 +283,15 @@ async def test_homeserver_outage_gives_clear_errors_and_the_stream_says_so(
     # stream, which never closed, delivers it.
     again = await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/send", {"body": "hi", "txn": "t-out"})
     assert again.status == 200
-    await stream.wait_for("sync", lambda d: any(e.get("txn") == "t-out" for e in d["events"].get(room_id, [])))
+    await stream.wait_for(
+        "sync", lambda d: any(e.get("txn") == "t-out" for e in d["events"].get(room_id, []))
+    )
     stream.close()
 
 
-async def test_stream_ends_promptly_when_the_portal_shuts_down(synapse: SynapseServer, ollama: OllamaDouble) -> None:
+async def test_stream_ends_promptly_when_the_portal_shuts_down(
+    synapse: SynapseServer, ollama: OllamaDouble
+) -> None:
     app = create_app(portal_settings(synapse, ollama.base_url))
     client = TestClient(TestServer(app))
     await client.start_server()
@@ -290,3 +304,70 @@ async def test_stream_ends_promptly_when_the_portal_shuts_down(synapse: SynapseS
     assert asyncio.get_running_loop().time() - started < 5
     with pytest.raises((EOFError, aiohttp.ClientError, asyncio.TimeoutError)):
         await stream.next(timeout=5)
+
+
+async def test_encrypted_rooms_are_not_written_to_in_clear_and_the_ai_chat_stays_readable(
+    portal: TestClient, synapse: SynapseServer, make_user: UserFactory
+) -> None:
+    from nio import RoomCreateResponse
+
+    browser, me = await _member(portal, synapse, "203.0.113.73")
+    friend = await make_user("cipher")
+    encryption = {
+        "type": "m.room.encryption",
+        "state_key": "",
+        "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+    }
+    created = await friend.client.room_create(is_direct=True, invite=[me], initial_state=[encryption])
+    assert isinstance(created, RoomCreateResponse)
+    assert (
+        await browser.post_json("/chat/api/join", {"room": created.room_id, "direct_with": friend.user_id})
+    ).status == 200
+    refused = await browser.post_json(
+        f"/chat/api/rooms/{quote(created.room_id)}/send", {"body": "in clear?", "txn": "t-enc"}
+    )
+    assert refused.status == 409 and "end-to-end encrypted" in (await refused.json())["error"]
+
+    # The only direct chat with this friend is encrypted: the portal opens a readable one.
+    fresh = await (await browser.post_json("/chat/api/direct", {"username": friend.user_id})).json()
+    assert fresh["room_id"] != created.room_id
+
+
+async def test_typing_reaches_the_other_person(
+    portal: TestClient, synapse: SynapseServer, make_user: UserFactory
+) -> None:
+    browser, me = await _member(portal, synapse, "203.0.113.74")
+    other = await make_user("watcher")
+    room_id = await _public_room(other, synapse)
+    assert (
+        await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/typing", {"typing": True})
+    ).status == 200
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        response = await other.sync(timeout_ms=2000)
+        room = response.rooms.join.get(room_id)
+        if room and any(me in getattr(e, "users", []) for e in room.ephemeral):
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the typing notice never arrived"
+    refused = await browser.post_json(f"/chat/api/rooms/{quote(room_id)}/typing", {"typing": "yes"})
+    assert refused.status == 400
+
+
+async def test_one_person_cannot_open_unbounded_streams(portal: TestClient, synapse: SynapseServer) -> None:
+    from portal.chat_stream import MAX_STREAMS_PER_USER
+
+    browser, _ = await _member(portal, synapse, "203.0.113.75")
+    streams = [await browser.open_stream() for _ in range(MAX_STREAMS_PER_USER)]
+    extra = await browser.get("/chat/api/stream")
+    assert extra.status == 429
+    streams.pop().close()
+    for _ in range(100):  # the server notices the closed stream at its next write
+        again = await browser.get("/chat/api/stream")
+        if again.status == 200:
+            again.close()
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("a closed stream was never given back")
+    for stream in streams:
+        stream.close()

@@ -5,6 +5,7 @@ test-artifacts/browser/."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from PIL import Image
 
 from portal.app import create_app
 from portal.config import PortalSettings
@@ -151,7 +153,8 @@ async def test_the_ai_chat_streams_an_answer_in_place_and_keeps_it_after_a_reloa
 ) -> None:
     words = " ".join(f"word{i}" for i in range(40))
     ollama.reply = lambda request: words
-    ollama.chunk_delay = 0.08  # about 3 s of writing: the bot edits the answer as it grows
+    ollama.first_chunk_delay = 1.0  # thinking first: the bot shows it is typing
+    ollama.chunk_delay = 0.08  # then about 3 s of writing: the bot edits the answer as it grows
     page, _ = await _person(chromium, live_portal, "asker")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="AI chat").click()
     await page.locator("#room-title", has_text="AI assistant").wait_for()
@@ -159,6 +162,7 @@ async def test_the_ai_chat_streams_an_answer_in_place_and_keeps_it_after_a_reloa
     await playwright_api.expect(page.get_by_label("Model")).to_have_value("llama3:latest")
 
     await _send(page, "tell me forty words")
+    await page.locator("#typing", has_text="is typing").wait_for()
     answer = _message(page, "word0")
     await answer.wait_for()
     partial = await answer.inner_text()
@@ -234,3 +238,70 @@ async def test_an_outage_shows_the_banner_and_a_message_written_offline_is_sent_
     await page.reload()
     await _message(page, text).wait_for()
     assert await sent.count() == 1
+
+
+async def test_pictures_in_a_room_show_through_the_portal_media_proxy(
+    live_portal: LivePortal, chromium: Any, make_user: UserFactory, synapse: SynapseServer
+) -> None:
+    from nio import UploadResponse
+
+    page, _ = await _person(chromium, live_portal, "viewer")
+    await _open_room(page, "Public")
+    sharer = await make_user("sharer")
+    room_id = await sharer.join(f"#public:{synapse.server_name}")
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "teal").save(picture, "PNG")
+    data = picture.getvalue()
+    uploaded, _ = await sharer.client.upload(
+        lambda *_: io.BytesIO(data), content_type="image/png", filesize=len(data)
+    )
+    assert isinstance(uploaded, UploadResponse)
+    name = f"{unique('teal')}.png"
+    await sharer.send(
+        room_id,
+        name,
+        msgtype="m.image",
+        url=uploaded.content_uri,
+        info={"mimetype": "image/png", "w": 40, "h": 30},
+    )
+    image = page.get_by_role("img", name=name)
+    await image.wait_for()
+    assert (await image.get_attribute("src") or "").startswith("/media/")
+    await page.wait_for_function(
+        "(name) => document.querySelector(`img[alt='${name}']`).naturalWidth > 0", arg=name
+    )
+
+
+async def test_join_from_the_directory_and_scroll_back_through_history(
+    live_portal: LivePortal, chromium: Any, make_user: UserFactory
+) -> None:
+    from nio import RoomCreateResponse, RoomVisibility
+
+    archivist = await make_user("archivist")
+    name = unique("Archive ")
+    created = await archivist.client.room_create(visibility=RoomVisibility.public, name=name)
+    assert isinstance(created, RoomCreateResponse)
+    entries = 90  # more than the live sync (50) and a history page (30) show at first
+    for i in range(entries):
+        await archivist.send(created.room_id, f"entry {i:02d}")
+
+    page, _ = await _person(chromium, live_portal, "reader")
+    await page.get_by_text("Public rooms").click()
+    await page.locator("#directory-list li", has_text=name).get_by_role("button", name="Join").click()
+    await page.locator("#room-title", has_text=name).wait_for()
+    await _message(page, f"entry {entries - 1}").wait_for()
+    assert await _message(page, "entry 00").count() == 0  # the newest messages first
+
+    shown = page.locator("#timeline-holder .event")
+    for _ in range(10):  # each scroll to the top loads one older page
+        if await _message(page, "entry 00").count():
+            break
+        before = await shown.count()
+        await page.locator("#timeline-holder").evaluate(
+            "holder => { holder.scrollTop = 0; holder.dispatchEvent(new Event('scroll')); }"
+        )
+        grown = "n => document.querySelectorAll('#timeline-holder .event').length > n"
+        await page.wait_for_function(grown, arg=before)
+    bodies = await page.locator("#timeline-holder .event .body").all_inner_texts()
+    numbered = [text for text in bodies if text.startswith("entry ")]
+    assert numbered == [f"entry {i:02d}" for i in range(entries)]

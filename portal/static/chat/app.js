@@ -174,6 +174,8 @@ function refreshHeader() {
   const room = state.current && state.rooms.get(state.current);
   if (!room) return;
   $('room-title').textContent = room.name;
+  $('encrypted-note').hidden = !room.encrypted;
+  $('message').disabled = room.encrypted;
   const isAi = room.kind === 'ai';
   $('ai-tools').hidden = !isAi;
   if (isAi) loadModels();
@@ -214,9 +216,46 @@ function onReset() {
 // --- the composer and the forms ---------------------------------------------------------
 function sendText(text) {
   if (!state.current) return;
+  stopTyping();
   outbox.send(state.current, text);
   scrollToEnd();
 }
+
+// Others see "… is typing": refreshed every few seconds while keys are pressed, ended on
+// send, and after a pause.
+const TYPING_REFRESH_MS = 5000;
+const TYPING_PAUSE_MS = 6000;
+let typingRoom = null;
+let typingSentAt = 0;
+let typingPause = null;
+
+function typing(roomId, on) {
+  api('POST', roomPath(roomId, 'typing'), { typing: on }).catch(() => {});
+}
+
+function startTyping() {
+  if (!state.current) return;
+  if (typingRoom !== state.current || Date.now() - typingSentAt > TYPING_REFRESH_MS) {
+    if (typingRoom && typingRoom !== state.current) typing(typingRoom, false);
+    typingRoom = state.current;
+    typingSentAt = Date.now();
+    typing(typingRoom, true);
+  }
+  clearTimeout(typingPause);
+  typingPause = setTimeout(stopTyping, TYPING_PAUSE_MS);
+}
+
+function stopTyping() {
+  clearTimeout(typingPause);
+  if (typingRoom) typing(typingRoom, false);
+  typingRoom = null;
+  typingSentAt = 0;
+}
+
+$('message').addEventListener('input', () => {
+  if ($('message').value) startTyping();
+  else stopTyping();
+});
 
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -238,17 +277,21 @@ $('message').addEventListener('keydown', (event) => {
   }
 });
 
+let loadingOlder = false;
 $('older').addEventListener('click', async () => {
   const view = state.views.get(state.current);
-  if (!view) return;
+  if (!view || loadingOlder) return;
+  loadingOlder = true;
   const holder = $('timeline-holder');
   const fromEnd = holder.scrollHeight - holder.scrollTop;
   try {
     await view.loadOlder();
   } catch (error) {
     $('send-error').textContent = error.message;
+  } finally {
+    loadingOlder = false;
   }
-  holder.scrollTop = holder.scrollHeight - fromEnd;
+  holder.scrollTop = holder.scrollHeight - fromEnd; // keep the reader's place
   $('older').hidden = view.atStart;
 });
 
