@@ -195,7 +195,12 @@ async def test_at_bot_in_public_from_the_browser_gets_the_answer(
 
 
 async def test_html_in_messages_is_shown_as_text_and_never_runs(
-    live_portal: LivePortal, chromium: Any, make_user: UserFactory, synapse: SynapseServer
+    live_portal: LivePortal,
+    chromium: Any,
+    make_user: UserFactory,
+    synapse: SynapseServer,
+    bot: BotProcess,
+    ollama: OllamaDouble,
 ) -> None:
     page, _ = await _person(chromium, live_portal, "reader")
     await _open_room(page, "Public")
@@ -213,6 +218,14 @@ async def test_html_in_messages_is_shown_as_text_and_never_runs(
         formatted_body=f'<b>{marker}</b><img src=x onerror="window.pwned=2"><script>window.pwned=3</script>',
     )
     await page.locator("#timeline-holder .event .body b", has_text=marker).wait_for()
+
+    bold = unique("answerbold")  # a model answering with HTML in its Markdown
+    ollama.reply = lambda request: (
+        f'<img src=x onerror="window.pwned=4"><script>window.pwned=5</script>**{bold}**'
+    )
+    await _send(page, "@bot answer in html please")
+    await page.locator("#timeline-holder .event .body strong", has_text=bold).wait_for(timeout=20000)
+
     assert await page.locator("#timeline-holder img").count() == 0
     assert await page.locator("#timeline-holder script").count() == 0
     assert await page.evaluate("window.pwned") is None
