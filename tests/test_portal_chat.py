@@ -83,6 +83,14 @@ async def test_a_reconnecting_browser_misses_nothing(
     await again.wait_for("sync", _sent_by(other.user_id, "said while you were offline"))
     again.close()
 
+    # A position the homeserver does not know (tampered with, or from a reset server):
+    # the page is told to reload what it shows, and the stream goes on from now.
+    lost = await browser.open_stream(since="s999999_not_a_position")
+    await lost.wait_for("reset")
+    await other.send(room_id, "after the reset")
+    await lost.wait_for("sync", _sent_by(other.user_id, "after the reset"))
+    lost.close()
+
 
 async def test_a_retried_send_is_stored_once(portal: TestClient, synapse: SynapseServer) -> None:
     browser, _ = await _member(portal, synapse, "203.0.113.62")

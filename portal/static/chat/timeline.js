@@ -60,6 +60,7 @@ export class RoomView {
     this.onRetry = onRetry;
     this.list = element('ol', 'timeline');
     this.list.setAttribute('aria-label', 'Messages');
+    this.list.setAttribute('role', 'log'); // screen readers announce new messages politely
     this.byId = new Map(); // event id → { node, sender }
     this.byTxn = new Map(); // transaction id → node of a message being sent from here
     this.editsWaiting = new Map(); // event id → edits that arrived before their message
