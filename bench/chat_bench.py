@@ -19,8 +19,7 @@ import aiohttp
 
 from bench.measure import Distribution, rss_mb
 from bench.report import machine, write_section
-from bench.stack import BENCH_OVERLAY
-from common.synapse_admin import wait_for_http
+from bench.stack import BENCH_OVERLAY, wait_for_portal
 from stack.settings import REPO_ROOT
 from tests.matrix_user import MatrixUser
 from tests.ollama_double import OllamaDouble, free_port
@@ -120,7 +119,7 @@ def run(rounds: int = 40, idle_tabs: int = 50) -> str:
         portal = subprocess.Popen([sys.executable, "-m", "portal"], env=env, cwd=REPO_ROOT)
         portal_url = f"http://127.0.0.1:{port}"
         try:
-            asyncio.run(_wait(portal_url))
+            asyncio.run(wait_for_portal(portal_url))
             matrix, browser, rss_one, rss_many = asyncio.run(
                 _measure(synapse, portal_url, portal.pid, rounds, idle_tabs)
             )
@@ -153,11 +152,6 @@ library parses and stores the whole response, so the two come out about even.
 """
     write_section("chat", body)
     return body
-
-
-async def _wait(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        await wait_for_http(session, f"{url}/healthz", timeout=30)
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from PIL import Image
 
 from bench.measure import Distribution, rss_mb
 from bench.report import machine, write_section
-from bench.stack import BENCH_OVERLAY
-from common.synapse_admin import register_user, wait_for_http
+from bench.stack import BENCH_OVERLAY, wait_for_portal
+from common.synapse_admin import register_user
 from stack.settings import REPO_ROOT
 from tests.ollama_double import OllamaDouble, free_port
 from tests.synapse_server import SynapseServer, start_synapse
@@ -176,7 +176,7 @@ def run(posts: int = 10_000, rounds: int = 50, video_mb: int = 50) -> str:
             out.write(os.urandom(video_mb * 1024 * 1024))
         try:
             portal_url = f"http://127.0.0.1:{port}"
-            asyncio.run(_wait(portal_url))
+            asyncio.run(wait_for_portal(portal_url))
             rss_start = rss_mb(portal.pid)
             page, raw, fill_s, size_mb, via_portal, direct = asyncio.run(
                 _measure(synapse, portal_url, posts, rounds, video)
@@ -214,11 +214,6 @@ Upload of a {size_mb:.0f} MB MP4:
 """
     write_section("portal", body)
     return body
-
-
-async def _wait(url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        await wait_for_http(session, f"{url}/healthz", timeout=30)
 
 
 def main() -> None:

@@ -59,6 +59,11 @@ def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> I
         process.wait(10)
 
 
+async def wait_for_portal(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        await wait_for_http(session, f"{url}/healthz", timeout=30)
+
+
 async def _wait_for_model(url: str) -> None:
     async with aiohttp.ClientSession() as session:
         await wait_for_http(session, f"{url}/api/version", timeout=20)

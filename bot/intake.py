@@ -11,8 +11,9 @@ from nio import Event, MatrixRoom, RoomMemberEvent
 
 from bot.jobs import Job
 from bot.matrix_io import MediaRef
-from bot.routing import Action, BotIdentity, IncomingMessage, route, strip_reply_fallback
+from bot.routing import Action, BotIdentity, IncomingMessage, route
 from bot.streaming import ReplyTarget
+from common.reply_fallback import strip_reply_fallback
 
 log = logging.getLogger(__name__)
 

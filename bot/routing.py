@@ -67,16 +67,6 @@ def strip_address(body: str, bot: BotIdentity) -> str | None:
     return match.group("rest").strip() if match else None
 
 
-def strip_reply_fallback(body: str) -> str:
-    """Drop the `> <@user> quoted text` lines older clients put before a reply."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith("> <"):
-        return body
-    while lines and lines[0].startswith(">"):
-        lines.pop(0)
-    return "\n".join(lines).lstrip("\n")
-
-
 def _question(message: IncomingMessage, bot: BotIdentity) -> str | None:
     addressed = strip_address(message.body, bot)
     if addressed is not None:

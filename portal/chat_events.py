@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.matrix_html import sanitise
+from common.reply_fallback import strip_reply_fallback
 from portal.mxc import media_path
 
 Event = Mapping[str, Any]
@@ -16,24 +17,12 @@ MEDIA_TYPES = {"m.image": "image", "m.video": "video"}
 HTML_FORMAT = "org.matrix.custom.html"
 
 
-def _strip_reply_fallback(body: str) -> str:
-    """Drop the `> <@user> quoted text` lines clients put before a reply's own text."""
-    lines = body.split("\n")
-    if not lines or not lines[0].startswith("> "):
-        return body
-    while lines and lines[0].startswith(">"):
-        lines.pop(0)
-    if lines and lines[0] == "":
-        lines.pop(0)
-    return "\n".join(lines)
-
-
 def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str, Any]:
     """Body, sanitised HTML (if the sender gave any) and media of m.room.message content."""
     msgtype = str(content.get("msgtype", "m.text"))
     body = str(content.get("body", ""))
     if is_reply:
-        body = _strip_reply_fallback(body)
+        body = strip_reply_fallback(body)
     view: dict[str, Any] = {"msgtype": msgtype, "body": body, "html": None, "media": None}
     formatted = content.get("formatted_body")
     if content.get("format") == HTML_FORMAT and isinstance(formatted, str) and msgtype != "m.emote":

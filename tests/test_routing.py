@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.routing import Action, BotIdentity, IncomingMessage, route, strip_address, strip_reply_fallback
+from bot.routing import Action, BotIdentity, IncomingMessage, route, strip_address
+from common.reply_fallback import strip_reply_fallback
 
 BOT = BotIdentity("@bot:localhost", "bot")
 ALICE = "@alice:localhost"
