@@ -145,6 +145,7 @@ def _routes(app: web.Application) -> None:
     router.add_get("/chat", chat_views.chat_page)
     router.add_get("/chat/ai", chat_views.ai_chat)
     router.add_get("/chat/api/stream", chat_stream.chat_stream)
+    router.add_get("/chat/api/session", chat_views.session)
     router.add_get("/chat/api/rooms/{room_id}/messages", chat_views.history)
     router.add_post("/chat/api/rooms/{room_id}/send", chat_views.send_message)
     router.add_post("/chat/api/rooms/{room_id}/read", chat_views.mark_read)

@@ -107,6 +107,12 @@ async def ai_chat(request: web.Request) -> web.Response:
 
 
 @json_api
+async def session(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """Whether the page's login is still valid (401 otherwise), for a stream that failed."""
+    return {"user_id": user.user_id}
+
+
+@json_api
 async def history(request: web.Request, user: PortalUser) -> dict[str, Any]:
     """One page of older messages, oldest first; `next` is where the page before starts."""
     room_id = _room_id(request)

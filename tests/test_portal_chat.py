@@ -133,6 +133,8 @@ async def test_bad_sends_get_clear_errors(
             assert anonymous.status == 401 and "Log in" in (await anonymous.json())["error"]
         async with stranger.get(url("/chat/api/stream")) as stream:
             assert stream.status == 401
+        async with stranger.get(url("/chat/api/session")) as session:
+            assert session.status == 401
         async with stranger.get(url("/chat"), allow_redirects=False) as page:
             assert page.status == 303
 

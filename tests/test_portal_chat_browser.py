@@ -318,3 +318,14 @@ async def test_join_from_the_directory_and_scroll_back_through_history(
     bodies = await page.locator("#timeline-holder .event .body").all_inner_texts()
     numbered = [text for text in bodies if text.startswith("entry ")]
     assert numbered == [f"entry {i:02d}" for i in range(entries)]
+
+
+async def test_logging_out_elsewhere_takes_the_chat_page_to_the_login(
+    live_portal: LivePortal, chromium: Any
+) -> None:
+    page, name = await _person(chromium, live_portal, "leaver")
+    await _open_room(page, "Public")
+    other_tab = await page.context.new_page()
+    await other_tab.goto(f"{live_portal.url}/")
+    await other_tab.get_by_role("button", name=f"Log out {name}").click()
+    await page.wait_for_url("**/login**", timeout=45000)

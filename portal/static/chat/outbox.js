@@ -6,6 +6,12 @@ import { api, roomPath } from './api.js';
 
 const DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 
+// crypto.randomUUID needs a secure context; a portal reached over plain HTTP on a LAN has none.
+function newTransactionId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export class Outbox {
   constructor(onChange) {
     this.onChange = onChange; // (item) => void, called whenever an item's state changes
@@ -13,7 +19,7 @@ export class Outbox {
   }
 
   send(roomId, body) {
-    const item = { roomId, body, txn: crypto.randomUUID(), state: 'sending', error: null, eventId: null };
+    const item = { roomId, body, txn: newTransactionId(), state: 'sending', error: null, eventId: null };
     this.enqueue(item);
     return item;
   }

@@ -4,6 +4,16 @@
 
 const DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 
+// A stream refused because the login ended looks like any lost connection to EventSource.
+async function sessionEnded() {
+  try {
+    const response = await fetch('/chat/api/session', { credentials: 'same-origin' });
+    return response.status === 401;
+  } catch {
+    return false; // the portal is unreachable: keep trying
+  }
+}
+
 export function connect(handlers) {
   let lastId = null;
   let failures = 0;
@@ -29,10 +39,14 @@ export function connect(handlers) {
       source.close();
       window.location.assign('/login?next=/chat');
     });
-    source.onerror = () => {
+    source.onerror = async () => {
       // EventSource would retry at a fixed pace; we back off instead.
       source.close();
       handlers.onOnline(false);
+      if (await sessionEnded()) {
+        window.location.assign('/login?next=/chat');
+        return;
+      }
       const delay = DELAYS_MS[Math.min(failures, DELAYS_MS.length - 1)];
       failures += 1;
       setTimeout(open, delay);
