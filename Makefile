@@ -26,7 +26,7 @@ lint: $(STAMP)
 # The end-to-end tests run again against Synapse on PostgreSQL, and on PostgreSQL with a
 # generic worker and Redis replication, wherever those services answer (always in CI).
 E2E := tests/test_bot_e2e.py tests/test_assistant_e2e.py tests/test_reliability_e2e.py \
-       tests/test_encryption_e2e.py tests/test_worker_mode.py
+       tests/test_encryption_e2e.py tests/test_worker_mode.py tests/test_portal_chat.py
 
 test: lint
 	$(PY) -m pytest

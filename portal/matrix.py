@@ -10,6 +10,20 @@ import aiohttp
 from common.synapse_admin import SynapseError
 
 
+async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    """Synapse's JSON answer, or a SynapseError; a proxy's HTML error page (a 502 while
+    Synapse restarts, say) counts as an error with its status, not as a crash."""
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        body = None
+    if response.status >= 400 or not isinstance(body, dict):
+        details = body if isinstance(body, dict) else {}
+        status = response.status if response.status >= 400 else 502
+        raise SynapseError(status, str(details.get("errcode", "M_UNKNOWN")), str(details.get("error", "")))
+    return body
+
+
 class UserMatrix:
     def __init__(self, session: aiohttp.ClientSession, homeserver_url: str) -> None:
         self._http = session
@@ -23,13 +37,7 @@ class UserMatrix:
         if timeout is not None:  # otherwise the session's own timeout applies
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
         async with self._http.request(method, f"{self._base}{path}", **options) as response:
-            body = await response.json(content_type=None)
-            if response.status >= 400:
-                body = body if isinstance(body, dict) else {}
-                raise SynapseError(
-                    response.status, str(body.get("errcode", "M_UNKNOWN")), str(body.get("error", ""))
-                )
-            return body if isinstance(body, dict) else {}
+            return await _answer(response)
 
     async def join(self, token: str, room: str) -> str:
         return str((await self._call("POST", f"/join/{quote(room)}", token, {}))["room_id"])
@@ -129,12 +137,7 @@ class UserMatrix:
             "Content-Length": str(size),
         }
         async with self._http.post(url, data=body, headers=headers) as response:
-            answer = await response.json(content_type=None)
-            if response.status >= 400:
-                raise SynapseError(
-                    response.status, str(answer.get("errcode", "M_UNKNOWN")), str(answer.get("error", ""))
-                )
-        return str(answer["content_uri"])
+            return str((await _answer(response))["content_uri"])
 
     def media_request(self, token: str, server: str, media_id: str, thumbnail: bool) -> Any:
         """A streaming GET of authenticated media (use as `async with`)."""
