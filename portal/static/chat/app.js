@@ -124,9 +124,10 @@ async function openRoom(roomId) {
     try {
       await view.loadLatest();
     } catch (error) {
-      $('send-error').textContent = error.message;
+      if (state.current === roomId) $('send-error').textContent = error.message;
     }
   }
+  if (state.current !== roomId) return; // another room was opened meanwhile
   $('older').hidden = view.atStart;
   scrollToEnd();
   markRead();
