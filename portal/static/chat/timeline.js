@@ -73,7 +73,7 @@ export class RoomView {
 
   // Live events that arrive while this loads are kept: history goes in front of them.
   async loadLatest() {
-    this.list.replaceChildren();
+    this.list.replaceChildren(...this.byTxn.values()); // messages still being sent stay
     this.byId.clear();
     this.next = null;
     this.atStart = false;
