@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import markdown
-
-from common.matrix_html import sanitise
+from common.matrix_html import markdown_to_html
 
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL | re.IGNORECASE)
 _OPEN_THINK = re.compile(r"<think>.*\Z", re.DOTALL | re.IGNORECASE)
@@ -21,8 +19,7 @@ def strip_reasoning(text: str) -> str:
 
 
 def to_html(text: str) -> str:
-    html = markdown.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "nl2br"])
-    return sanitise(html)
+    return markdown_to_html(text)
 
 
 def message_content(text: str, *, notice: bool = False) -> dict[str, Any]:

@@ -3,6 +3,9 @@ what it sends with it; the portal cleans every message it shows with it, whoever
 
 from __future__ import annotations
 
+import html
+
+import markdown
 import nh3
 
 # The HTML subset the Matrix spec recommends for m.room.message, without images, so a
@@ -34,3 +37,22 @@ def sanitise(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+
+
+def markdown_to_html(text: str, *, raw_html: bool = True) -> str:
+    """Markdown rendered and sanitised. With `raw_html=False` (what people type), HTML in
+    the text is kept as literal text instead of being interpreted and then stripped."""
+    renderer = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS)
+    if not raw_html:
+        renderer.preprocessors.deregister("html_block")
+        renderer.inlinePatterns.deregister("html")
+    return sanitise(renderer.convert(text))
+
+
+def formatted_if_needed(text: str) -> str | None:
+    """The HTML for a typed message, or None when it is plain text that needs none."""
+    rendered = markdown_to_html(text, raw_html=False)
+    return None if rendered == f"<p>{html.escape(text, quote=False)}</p>" else rendered

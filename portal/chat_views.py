@@ -14,6 +14,7 @@ import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
+from common.matrix_html import formatted_if_needed
 from common.ollama_catalogue import OllamaUnavailable
 from common.synapse_admin import SynapseError
 from portal.chat_events import describe
@@ -152,6 +153,8 @@ async def send_message(request: web.Request, user: PortalUser) -> dict[str, Any]
             409,
         )
     content = {"msgtype": "m.text", "body": text}
+    if (html := formatted_if_needed(text)) is not None:  # Markdown, as Element sends it
+        content |= {"format": "org.matrix.custom.html", "formatted_body": html}
     event_id = await matrix.send(user.access_token, room_id, content, txn)
     return {"event_id": event_id}
 

@@ -329,3 +329,25 @@ async def test_logging_out_elsewhere_takes_the_chat_page_to_the_login(
     await other_tab.goto(f"{live_portal.url}/")
     await other_tab.get_by_role("button", name=f"Log out {name}").click()
     await page.wait_for_url("**/login**", timeout=45000)
+
+
+async def test_markdown_typed_in_the_portal_is_sent_formatted(
+    live_portal: LivePortal, chromium: Any, make_user: UserFactory, synapse: SynapseServer
+) -> None:
+    from nio import RoomMessagesResponse
+
+    page, _ = await _person(chromium, live_portal, "writer")
+    await _open_room(page, "Public")
+    word = unique("strong")
+    await _send(page, f"**{word}** and `code`\nsecond line")
+    await page.locator("#timeline-holder .event.mine .body strong", has_text=word).wait_for()
+
+    element_user = await make_user("elementuser")  # what another Matrix client receives
+    room_id = await element_user.join(f"#public:{synapse.server_name}")
+    found = await element_user.client.room_messages(room_id, start="", limit=50)
+    assert isinstance(found, RoomMessagesResponse)
+    contents = [event.source["content"] for event in found.chunk]
+    sent = next(content for content in contents if word in content.get("body", ""))
+    assert sent["body"] == f"**{word}** and `code`\nsecond line"
+    assert f"<strong>{word}</strong>" in sent["formatted_body"]
+    assert "<code>code</code>" in sent["formatted_body"]

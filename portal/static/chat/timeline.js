@@ -20,6 +20,7 @@ function element(tag, className, text) {
 
 function renderBody(container, view) {
   container.replaceChildren();
+  container.classList.remove('plain');
   if (view.deleted) {
     container.append(element('em', 'deleted', 'Message deleted'));
     return;
@@ -50,6 +51,7 @@ function renderBody(container, view) {
     container.innerHTML = view.html; // sanitised by the portal (nh3), never the raw event
   } else {
     container.textContent = view.body;
+    container.classList.add('plain');
   }
 }
 
@@ -100,7 +102,12 @@ export class RoomView {
   // Add a described event; `before` is the node to insert in front of (history), or
   // nothing to append (live).
   add(event, before = null) {
-    if (event.id && this.byId.has(event.id)) return;
+    const known = event.id && this.byId.get(event.id);
+    if (known) {
+      // Our own message, already confirmed by the send: now show it as stored.
+      if (event.txn && known.node.dataset.txn === event.txn) renderBody(known.node.querySelector('.body'), event);
+      return;
+    }
     if (event.type === 'edit') return this.applyEdit(event);
     if (event.type === 'redaction') {
       const target = this.byId.get(event.target);
@@ -112,6 +119,7 @@ export class RoomView {
       this.byTxn.delete(event.txn);
       node.classList.remove('pending');
       node.querySelector('.status').textContent = '';
+      renderBody(node.querySelector('.body'), event); // as stored: Markdown rendered
     } else {
       node = this.messageNode(event);
       this.list.insertBefore(node, before);
