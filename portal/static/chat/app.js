@@ -54,7 +54,11 @@ function sortedRooms() {
   );
 }
 
+const PAGE_TITLE = document.title;
+
 function renderRoomList() {
+  const waiting = [...state.rooms.values()].reduce((sum, room) => sum + (room.id === state.current ? 0 : room.unread), 0);
+  document.title = waiting ? `(${waiting}) ${PAGE_TITLE}` : PAGE_TITLE; // seen from other tabs
   const list = $('room-list');
   list.replaceChildren();
   for (const room of sortedRooms()) {
