@@ -67,6 +67,7 @@ export class RoomView {
     this.byTxn = new Map(); // transaction id → node of a message being sent from here
     this.editsWaiting = new Map(); // event id → edits that arrived before their message
     this.next = null; // where older history starts
+    this.generation = 0; // counts reloads of the whole room
     this.loaded = false; // history shown
     this.live = false; // taking live events (from the moment history starts loading)
     this.atStart = false;
@@ -74,25 +75,28 @@ export class RoomView {
   }
 
   // Live events that arrive while this loads are kept: history goes in front of them.
+  // A newer reload (after a gap in the live stream, say) makes an older one's page void.
   async loadLatest() {
+    const generation = ++this.generation;
     this.list.replaceChildren(...this.byTxn.values()); // messages still being sent stay
     this.byId.clear();
     this.next = null;
     this.atStart = false;
     this.live = true;
     try {
-      await this.loadOlder();
-      this.loaded = true;
+      await this.loadOlder(generation);
+      if (generation === this.generation) this.loaded = true;
     } catch (error) {
-      this.live = false;
+      if (generation === this.generation) this.live = false;
       throw error;
     }
   }
 
-  async loadOlder() {
+  async loadOlder(generation = this.generation) {
     if (this.atStart) return;
     const query = this.next ? `?from=${encodeURIComponent(this.next)}` : '';
     const page = await api('GET', roomPath(this.roomId, 'messages') + query);
+    if (generation !== this.generation) return;
     const first = this.list.firstChild;
     for (const event of page.events) this.add(event, first);
     this.next = page.next;
