@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from common.synapse_admin import SynapseError
+from portal import chat_strings as strings
 from portal.chat_events import describe
 from portal.chat_rooms import RoomList
 from portal.keys import MATRIX, SETTINGS, current_user
@@ -95,7 +96,7 @@ class _Relay:
                 )
             except SynapseError as error:
                 if error.status == 401:
-                    await self.send("logout", {"reason": "Your session ended. Log in again."})
+                    await self.send("logout", {"reason": strings.SESSION_ENDED})
                     raise _Gone from error
                 if error.status < 500 and error.status != 429:
                     raise
@@ -155,10 +156,10 @@ class _Relay:
 async def chat_stream(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     if user is None:
-        raise web.HTTPUnauthorized(text="Log in to chat.")
+        raise web.HTTPUnauthorized(text=strings.LOG_IN_TO_CHAT)
     streams = request.app[OPEN_STREAMS]
     if streams.per_user[user.user_id] >= MAX_STREAMS_PER_USER:
-        raise web.HTTPTooManyRequests(text="Too many chat tabs are open; close some and reload.")
+        raise web.HTTPTooManyRequests(text=strings.TOO_MANY_TABS)
     resume_from = request.query.get("since") or request.headers.get("Last-Event-ID") or None
     response = web.StreamResponse(
         headers={

@@ -17,6 +17,7 @@ from aiohttp import web
 from common.matrix_html import formatted_if_needed
 from common.ollama_catalogue import OllamaUnavailable
 from common.synapse_admin import SynapseError
+from portal import chat_strings as strings
 from portal.chat_events import describe
 from portal.direct_chats import direct_chat_with, remember_direct_chat
 from portal.keys import CATALOGUE, MATRIX, SETTINGS, USER_SETTINGS, current_user, require_user
@@ -42,16 +43,16 @@ class Refused(Exception):
 
 def _homeserver_error(error: SynapseError) -> web.Response:
     if error.status == 401:
-        return _error("Your session ended. Log in again.", 401)
+        return _error(strings.SESSION_ENDED, 401)
     if error.status == 403:
-        return _error("You are not allowed to do that in this room.", 403)
+        return _error(strings.NOT_ALLOWED, 403)
     if error.status == 404:
-        return _error("There is no such room or user.", 404)
+        return _error(strings.NO_SUCH_ROOM_OR_USER, 404)
     if error.status == 429:
-        return _error("You are sending too fast. Wait a moment and try again.", 429)
+        return _error(strings.TOO_FAST, 429)
     if error.status >= 500:
-        return _error("The chat server is unreachable right now. Try again in a moment.", 502)
-    return _error(error.error or "The chat server refused that.", 400)
+        return _error(strings.HOMESERVER_UNREACHABLE, 502)
+    return _error(error.error or strings.HOMESERVER_REFUSED, 400)
 
 
 def _error(message: str, status: int) -> web.Response:
@@ -64,7 +65,7 @@ def json_api(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Stre
     async def wrapped(request: web.Request) -> web.StreamResponse:
         user = current_user(request)
         if user is None:
-            return _error("Log in to chat.", 401)
+            return _error(strings.LOG_IN_TO_CHAT, 401)
         try:
             return web.json_response(await handler(request, user))
         except Refused as refused:
@@ -72,7 +73,7 @@ def json_api(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Stre
         except SynapseError as error:
             return _homeserver_error(error)
         except (aiohttp.ClientError, TimeoutError):
-            return _error("The chat server is unreachable right now. Try again in a moment.", 502)
+            return _error(strings.HOMESERVER_UNREACHABLE, 502)
 
     return wrapped
 
@@ -81,16 +82,16 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise Refused("The request was not valid JSON.") from error
+        raise Refused(strings.NOT_JSON) from error
     if not isinstance(body, dict):
-        raise Refused("The request was not a JSON object.")
+        raise Refused(strings.NOT_A_JSON_OBJECT)
     return body
 
 
 def _room_id(request: web.Request) -> str:
     room_id = request.match_info["room_id"]
     if not room_id.startswith("!") or len(room_id) > 255:
-        raise Refused("That is not a room id.", 404)
+        raise Refused(strings.NOT_A_ROOM_ID, 404)
     return room_id
 
 
@@ -138,20 +139,14 @@ async def send_message(request: web.Request, user: PortalUser) -> dict[str, Any]
     body = await _json_body(request)
     text, txn = body.get("body"), body.get("txn")
     if not isinstance(txn, str) or not TXN_ID.match(txn):
-        raise Refused("The message had no valid transaction id.")
+        raise Refused(strings.NO_TRANSACTION_ID)
     if not isinstance(text, str) or not text.strip():
-        raise Refused("Write something before sending.")
+        raise Refused(strings.EMPTY_MESSAGE)
     if len(text) > MAX_MESSAGE_CHARS:
-        raise Refused(
-            f"That message is too long ({len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,})."
-        )
+        raise Refused(strings.TOO_LONG.format(length=len(text), limit=MAX_MESSAGE_CHARS))
     matrix = request.app[MATRIX]
     if await matrix.is_encrypted(user.access_token, room_id):
-        raise Refused(
-            "This chat is end-to-end encrypted, and the portal holds no keys: write here from a "
-            "Matrix client such as Element.",
-            409,
-        )
+        raise Refused(strings.ENCRYPTED_ROOM, 409)
     content = {"msgtype": "m.text", "body": text}
     if (html := formatted_if_needed(text)) is not None:  # Markdown, as Element sends it
         content |= {"format": "org.matrix.custom.html", "formatted_body": html}
@@ -164,7 +159,7 @@ async def set_typing(request: web.Request, user: PortalUser) -> dict[str, Any]:
     room_id = _room_id(request)
     typing = (await _json_body(request)).get("typing")
     if not isinstance(typing, bool):
-        raise Refused("Say whether you are typing.")
+        raise Refused(strings.TYPING_FLAG)
     await request.app[MATRIX].set_typing(user.access_token, room_id, user.user_id, typing)
     return {}
 
@@ -174,7 +169,7 @@ async def mark_read(request: web.Request, user: PortalUser) -> dict[str, Any]:
     room_id = _room_id(request)
     event_id = (await _json_body(request)).get("event_id")
     if not isinstance(event_id, str) or not event_id.startswith("$"):
-        raise Refused("That is not an event id.")
+        raise Refused(strings.NOT_AN_EVENT_ID)
     await request.app[MATRIX].read_receipt(user.access_token, room_id, event_id)
     return {}
 
@@ -186,7 +181,7 @@ async def join_room(request: web.Request, user: PortalUser) -> dict[str, Any]:
     body = await _json_body(request)
     room, direct_with = body.get("room"), body.get("direct_with")
     if not isinstance(room, str) or room[:1] not in {"!", "#"}:
-        raise Refused("Choose a room to join.")
+        raise Refused(strings.CHOOSE_A_ROOM)
     room_id = await request.app[MATRIX].join(user.access_token, room)
     if isinstance(direct_with, str) and direct_with.startswith("@"):
         await remember_direct_chat(request.app[MATRIX], user, direct_with, room_id)
@@ -200,12 +195,12 @@ async def start_direct_chat(request: web.Request, user: PortalUser) -> dict[str,
     wanted = (await _json_body(request)).get("username")
     match = USERNAME.match(wanted.strip().lower()) if isinstance(wanted, str) else None
     if match is None:
-        raise Refused("Enter a username, like alice.")
+        raise Refused(strings.ENTER_A_USERNAME)
     user_id = f"@{match.group(1)}:{match.group(2) or server_name}"
     if user_id == user.user_id:
-        raise Refused("That is you. Choose someone else to chat with.")
+        raise Refused(strings.THAT_IS_YOU)
     if not await request.app[MATRIX].profile_exists(user.access_token, user_id):
-        raise Refused(f"There is no user called {match.group(1)} here.", 404)
+        raise Refused(strings.NO_SUCH_USER.format(name=match.group(1)), 404)
     return {"room_id": await direct_chat_with(request.app[MATRIX], user, user_id)}
 
 
@@ -242,8 +237,8 @@ async def choose_model(request: web.Request, user: PortalUser) -> dict[str, Any]
     try:
         available = await request.app[CATALOGUE].names()
     except OllamaUnavailable as error:
-        raise Refused("The AI service is offline, so your choice was not changed.", 503) from error
+        raise Refused(strings.AI_OFFLINE, 503) from error
     if not isinstance(wanted, str) or wanted not in available:
-        raise Refused(f"Ollama has no model called {wanted!r}.")
+        raise Refused(strings.NO_SUCH_MODEL.format(model=wanted))
     await request.app[USER_SETTINGS].set_model(user.user_id, wanted)
     return {"current": wanted}
