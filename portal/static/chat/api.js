@@ -1,5 +1,7 @@
 // Calls to the portal's chat API: JSON in and out, the CSRF token in a header.
 
+import { text } from './strings.js';
+
 const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
 
 export class ApiError extends Error {
@@ -21,7 +23,7 @@ export async function api(method, path, body) {
       credentials: 'same-origin',
     });
   } catch {
-    throw new ApiError('No connection to the portal.', 0);
+    throw new ApiError(text.noConnection, 0);
   }
   let data = {};
   try {
@@ -30,7 +32,7 @@ export async function api(method, path, body) {
     data = {};
   }
   if (!response.ok) {
-    throw new ApiError(data.error || `The portal answered ${response.status}.`, response.status);
+    throw new ApiError(data.error || text.portalAnswered(response.status), response.status);
   }
   return data;
 }

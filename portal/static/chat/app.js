@@ -4,10 +4,10 @@
 import { api, roomPath } from './api.js';
 import { Outbox } from './outbox.js';
 import { connect } from './stream.js';
+import { KIND_LABELS, text } from './strings.js';
 import { RoomView } from './timeline.js';
 
 const $ = (id) => document.getElementById(id);
-const KIND_LABELS = { ai: 'AI', direct: 'Direct', public: 'Public', room: 'Room' };
 
 const state = {
   me: null,
@@ -34,9 +34,9 @@ function viewFor(roomId) {
 function showConnection() {
   const banner = $('connection');
   if (!state.online) {
-    banner.textContent = 'Offline: reconnecting…';
+    banner.textContent = text.offline;
   } else if (!state.homeserverUp) {
-    banner.textContent = 'The chat server is unreachable: retrying…';
+    banner.textContent = text.homeserverDown;
   }
   banner.hidden = state.online && state.homeserverUp;
   document.body.classList.toggle('offline', !banner.hidden);
@@ -66,10 +66,10 @@ function renderRoomList() {
     item.dataset.roomId = room.id;
     if (room.membership === 'invite') {
       const label = document.createElement('span');
-      label.textContent = `${room.name}: invitation from ${room.inviter || 'someone'}`;
+      label.textContent = text.invitation(room.name, room.inviter);
       const accept = document.createElement('button');
       accept.type = 'button';
-      accept.textContent = 'Accept';
+      accept.textContent = text.accept;
       accept.addEventListener('click', () => acceptInvite(room));
       item.append(label, ' ', accept);
     } else {
@@ -88,7 +88,7 @@ function renderRoomList() {
         const unread = document.createElement('span');
         unread.className = 'unread';
         unread.textContent = String(room.unread);
-        unread.setAttribute('aria-label', `${room.unread} unread`);
+        unread.setAttribute('aria-label', text.unread(room.unread));
         button.append(' ', unread);
       }
       button.addEventListener('click', () => openRoom(room.id));
@@ -115,7 +115,7 @@ async function acceptInvite(room) {
 async function openRoom(roomId) {
   state.current = roomId;
   if (window.location.hash !== `#room=${roomId}`) history.replaceState(null, '', `#room=${roomId}`);
-  $('room-title').textContent = 'Loading…';
+  $('room-title').textContent = text.loading;
   $('ai-tools').hidden = true;
   refreshHeader();
   $('composer').hidden = false;
@@ -161,8 +161,7 @@ function markRead() {
 
 function showTyping() {
   const names = state.typing.get(state.current) || [];
-  $('typing').textContent =
-    names.length === 0 ? '' : names.length === 1 ? `${names[0]} is typing…` : `${names.join(', ')} are typing…`;
+  $('typing').textContent = text.typing(names);
 }
 
 // --- live updates -----------------------------------------------------------------------
@@ -267,7 +266,7 @@ $('composer').addEventListener('submit', (event) => {
   const field = $('message');
   const text = field.value;
   if (!text.trim()) {
-    $('send-error').textContent = 'Write something before sending.';
+    $('send-error').textContent = text.emptyMessage;
     return;
   }
   $('send-error').textContent = '';
@@ -325,12 +324,12 @@ $('directory').addEventListener('toggle', async () => {
     for (const room of answer.rooms) {
       const item = document.createElement('li');
       const label = document.createElement('span');
-      label.textContent = `${room.name} (${room.members} members)`;
+      label.textContent = text.directoryRoom(room);
       item.append(label, ' ');
       const joined = state.rooms.get(room.id);
       const button = document.createElement('button');
       button.type = 'button';
-      button.textContent = joined && joined.membership === 'join' ? 'Open' : 'Join';
+      button.textContent = joined && joined.membership === 'join' ? text.open : text.join;
       button.addEventListener('click', async () => {
         try {
           const result = await api('POST', '/chat/api/join', { room: room.id });
@@ -367,20 +366,20 @@ async function fillModelPicker() {
     picker.append(option);
   }
   picker.disabled = answer.offline;
-  $('model-status').textContent = answer.offline ? 'The AI service is offline.' : '';
+  $('model-status').textContent = answer.offline ? text.aiOffline : '';
 }
 
 $('model-picker').addEventListener('change', async () => {
   try {
     const answer = await api('POST', '/chat/api/model', { model: $('model-picker').value });
-    $('model-status').textContent = `Saved: the assistant now answers you with ${answer.current}.`;
+    $('model-status').textContent = text.modelSaved(answer.current);
   } catch (error) {
     $('model-status').textContent = error.message;
   }
 });
 
 $('forget').addEventListener('click', () => {
-  if (window.confirm('Forget this conversation? The assistant will no longer remember it.')) sendText('!reset');
+  if (window.confirm(text.confirmForget)) sendText('!reset');
 });
 
 document.addEventListener('visibilitychange', () => {

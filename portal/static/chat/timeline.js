@@ -3,13 +3,9 @@
 // they name in place, and only when they come from that message's sender.
 
 import { api, roomPath } from './api.js';
+import { text } from './strings.js';
 
-const STATUS_WORDS = {
-  sending: 'Sending…',
-  waiting: 'Not sent yet: waiting for the connection…',
-  failed: 'Not sent',
-  sent: '',
-};
+const STATUS_WORDS = { sending: text.sending, waiting: text.waiting, failed: text.failed, sent: '' };
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -22,12 +18,12 @@ function renderBody(container, view) {
   container.replaceChildren();
   container.classList.remove('plain');
   if (view.deleted) {
-    container.append(element('em', 'deleted', 'Message deleted'));
+    container.append(element('em', 'deleted', text.deleted));
     return;
   }
   if (view.media) {
     if (!view.media.url) {
-      container.append(element('em', null, 'An encrypted attachment: open this chat in a Matrix client to see it.'));
+      container.append(element('em', null, text.encryptedAttachment));
     } else if (view.media.kind === 'video') {
       const video = element('video');
       video.controls = true;
@@ -61,7 +57,7 @@ export class RoomView {
     this.me = me;
     this.onRetry = onRetry;
     this.list = element('ol', 'timeline');
-    this.list.setAttribute('aria-label', 'Messages');
+    this.list.setAttribute('aria-label', text.messages);
     this.list.setAttribute('role', 'log'); // screen readers announce new messages politely
     this.byId = new Map(); // event id → { node, sender }
     this.byTxn = new Map(); // transaction id → node of a message being sent from here
@@ -144,12 +140,12 @@ export class RoomView {
       return node;
     }
     if (event.type === 'encrypted') {
-      node.append(element('em', null, 'An encrypted message: open this chat in a Matrix client (Element) to read it.'));
+      node.append(element('em', null, text.encryptedMessage));
       return node;
     }
     if (event.sender === this.me) node.classList.add('mine');
     if (event.msgtype === 'm.notice') node.classList.add('m-notice');
-    const sender = element('span', 'sender', event.sender === this.me ? 'You' : event.sender_name);
+    const sender = element('span', 'sender', event.sender === this.me ? text.you : event.sender_name);
     sender.title = event.sender;
     const body = element('div', 'body');
     renderBody(body, event);
@@ -185,7 +181,7 @@ export class RoomView {
     status.textContent = item.error && item.state !== 'sent' ? `${STATUS_WORDS[item.state]} (${item.error})` : STATUS_WORDS[item.state];
     node.classList.toggle('failed', item.state === 'failed');
     if (item.state === 'failed') {
-      const retry = element('button', 'link', 'Retry');
+      const retry = element('button', 'link', text.retry);
       retry.type = 'button';
       retry.addEventListener('click', () => this.onRetry(item));
       status.append(' ', retry);
