@@ -17,6 +17,11 @@ MEDIA_TYPES = {"m.image": "image", "m.video": "video"}
 HTML_FORMAT = "org.matrix.custom.html"
 
 
+def short_name(user_id: str) -> str:
+    """What to call someone whose display name is not known: `@bob:server` → `bob`."""
+    return user_id[1:].split(":", 1)[0] if user_id.startswith("@") else user_id
+
+
 def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str, Any]:
     """Body, sanitised HTML (if the sender gave any) and media of m.room.message content."""
     msgtype = str(content.get("msgtype", "m.text"))
@@ -64,7 +69,7 @@ def describe(event: Event, names: Mapping[str, str] | None = None) -> dict[str, 
     base = {
         "id": event.get("event_id"),
         "sender": sender,
-        "sender_name": names.get(sender) or sender,
+        "sender_name": names.get(sender) or short_name(sender),
         "ts": event.get("origin_server_ts"),
         "txn": (event.get("unsigned") or {}).get("transaction_id"),
     }

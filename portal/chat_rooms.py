@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.chat_events import short_name
+
 JsonDict = Mapping[str, Any]
 
 
@@ -146,7 +148,7 @@ class RoomList:
         if other == self.bot:
             return "AI assistant"
         people = [other] if other else [h for h in room.heroes if h != self.me]
-        named = [room.members.get(p) or p for p in people]
+        named = [room.members.get(p) or short_name(p) for p in people]
         return ", ".join(named) if named else "Empty room"
 
     def summary(self, room_id: str) -> dict[str, Any]:
@@ -170,7 +172,7 @@ class RoomList:
     def typing_names(self, room_id: str) -> list[str]:
         room = self.rooms.get(room_id)
         members = room.members if room else {}
-        return [members.get(user_id) or user_id for user_id in self.typing.get(room_id, [])]
+        return [members.get(user_id) or short_name(user_id) for user_id in self.typing.get(room_id, [])]
 
     def names(self) -> dict[str, str]:
         """Display names of everyone in any room, for naming message senders."""

@@ -22,6 +22,7 @@ def test_plain_text_stays_text_and_carries_no_html() -> None:
     assert view is not None
     assert view["body"] == "<img src=x onerror=alert(1)>" and view["html"] is None
     assert view["sender_name"] == "Alice"
+    assert describe(message("hi", sender=BOB))["sender_name"] == "bob"  # type: ignore[index]
 
 
 def test_html_is_sanitised_before_it_reaches_the_browser() -> None:

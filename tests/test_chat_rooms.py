@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.chat_rooms import RoomList
 
-ME, BOT, BOB = "@me:localhost", "@bot:localhost", "@bob:localhost"
+ME, BOT, BOB, CAROL = "@me:localhost", "@bot:localhost", "@bob:localhost", "@carol:localhost"
 
 
 def state(kind: str, content: dict[str, object], key: str = "") -> dict[str, object]:
@@ -80,7 +80,9 @@ def test_later_syncs_change_counts_typing_and_remove_left_rooms() -> None:
                 "join": {
                     "!public": {"unread_notifications": {"notification_count": 0}},
                     "!dm": {
-                        "ephemeral": {"events": [{"type": "m.typing", "content": {"user_ids": [BOB, ME]}}]}
+                        "ephemeral": {
+                            "events": [{"type": "m.typing", "content": {"user_ids": [BOB, ME, CAROL]}}]
+                        }
                     },
                 },
                 "leave": {"!private": {}},
@@ -89,5 +91,6 @@ def test_later_syncs_change_counts_typing_and_remove_left_rooms() -> None:
     )
     assert changed == {"!public", "!dm"} and gone == {"!private"}
     assert rooms.summary("!public")["unread"] == 0
-    assert rooms.typing_names("!dm") == ["Bob"]  # never yourself
+    # Never yourself; someone whose member event was not loaded (lazy loading): the short name.
+    assert rooms.typing_names("!dm") == ["Bob", "carol"]
     assert "!private" not in {s["id"] for s in rooms.summaries()}
