@@ -6,25 +6,18 @@ the portal in memory."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 
 from bench.measure import Distribution, rss_mb
 from bench.report import machine, write_section
-from bench.stack import BENCH_OVERLAY, wait_for_portal
-from stack.settings import REPO_ROOT
+from bench.stack import BENCH_OVERLAY, portal_stack
 from tests.matrix_user import MatrixUser
-from tests.ollama_double import OllamaDouble, free_port
 from tests.portal_client import ChatStream
-from tests.synapse_server import SynapseServer, start_synapse
+from tests.synapse_server import SynapseServer
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "bench passphrase 42"
@@ -104,30 +97,12 @@ async def _measure(synapse: SynapseServer, portal_url: str, portal_pid: int, rou
 
 
 def run(rounds: int = 40, idle_tabs: int = 50) -> str:
-    with tempfile.TemporaryDirectory(prefix="bench-chat-") as tmp:
-        synapse = start_synapse(Path(tmp), overlays=(BENCH_OVERLAY,))
-        ollama = OllamaDouble().start()
-        port = free_port()
-        env = {
-            **os.environ,
-            **synapse.env(),
-            "OLLAMA_BASE_URL": ollama.base_url,
-            "PORTAL_PORT": str(port),
-            "PORTAL_SIGNUP_RATE": "10000/hour",
-            "LOG_LEVEL": "WARNING",
-        }
-        portal = subprocess.Popen([sys.executable, "-m", "portal"], env=env, cwd=REPO_ROOT)
-        portal_url = f"http://127.0.0.1:{port}"
-        try:
-            asyncio.run(wait_for_portal(portal_url))
-            matrix, browser, rss_one, rss_many = asyncio.run(
-                _measure(synapse, portal_url, portal.pid, rounds, idle_tabs)
-            )
-        finally:
-            portal.terminate()
-            portal.wait(10)
-            ollama.stop()
-            synapse.stop()
+    with portal_stack(
+        "bench-chat-", BENCH_OVERLAY, PORTAL_SIGNUP_RATE="10000/hour", LOG_LEVEL="WARNING"
+    ) as stack:
+        matrix, browser, rss_one, rss_many = asyncio.run(
+            _measure(stack.synapse, stack.url, stack.process.pid, rounds, idle_tabs)
+        )
     body = f"""
 ## Portal chat (issue 7)
 

@@ -10,8 +10,6 @@ import io
 import os
 import re
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,11 +19,9 @@ from PIL import Image
 
 from bench.measure import Distribution, rss_mb
 from bench.report import machine, write_section
-from bench.stack import BENCH_OVERLAY, wait_for_portal
+from bench.stack import BENCH_OVERLAY, portal_stack
 from common.synapse_admin import register_user
-from stack.settings import REPO_ROOT
-from tests.ollama_double import OllamaDouble, free_port
-from tests.synapse_server import SynapseServer, start_synapse
+from tests.synapse_server import SynapseServer
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "bench passphrase 42"
@@ -157,36 +153,17 @@ def _curl_upload(url: str, args: list[str]) -> float:
 
 
 def run(posts: int = 10_000, rounds: int = 50, video_mb: int = 50) -> str:
-    with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
-        data_dir = Path(tmp)
-        synapse = start_synapse(data_dir, overlays=({**BENCH_OVERLAY, "max_upload_size": "200M"},))
-        ollama = OllamaDouble().start()
-        port = free_port()
-        env = {
-            **os.environ,
-            **synapse.env(),
-            "OLLAMA_BASE_URL": ollama.base_url,
-            "PORTAL_PORT": str(port),
-            "MAX_UPLOAD_MB": "100",
-        }
-        portal = subprocess.Popen([sys.executable, "-m", "portal"], env=env, cwd=REPO_ROOT)
-        video = data_dir / "video.mp4"
+    overlay = {**BENCH_OVERLAY, "max_upload_size": "200M"}
+    with portal_stack("bench-portal-", overlay, MAX_UPLOAD_MB="100") as stack:
+        video = stack.data_dir / "video.mp4"
         with open(video, "wb") as out:
             out.write(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
             out.write(os.urandom(video_mb * 1024 * 1024))
-        try:
-            portal_url = f"http://127.0.0.1:{port}"
-            asyncio.run(wait_for_portal(portal_url))
-            rss_start = rss_mb(portal.pid)
-            page, raw, fill_s, size_mb, via_portal, direct = asyncio.run(
-                _measure(synapse, portal_url, posts, rounds, video)
-            )
-            peak = peak_rss_mb(portal.pid)
-        finally:
-            portal.terminate()
-            portal.wait(10)
-            ollama.stop()
-            synapse.stop()
+        rss_start = rss_mb(stack.process.pid)
+        page, raw, fill_s, size_mb, via_portal, direct = asyncio.run(
+            _measure(stack.synapse, stack.url, posts, rounds, video)
+        )
+        peak = peak_rss_mb(stack.process.pid)
     body = f"""
 ## Portal (issue 5)
 

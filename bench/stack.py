@@ -1,9 +1,11 @@
-"""The benchmark's stack: one Synapse, the Ollama double and the real bot process."""
+"""The benchmarks' stacks: one Synapse and the Ollama double, with the real bot process
+(`bench_stack`) or the real portal process (`portal_stack`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -59,9 +61,43 @@ def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> I
         process.wait(10)
 
 
-async def wait_for_portal(url: str) -> None:
+async def _wait_for_portal(url: str) -> None:
     async with aiohttp.ClientSession() as session:
         await wait_for_http(session, f"{url}/healthz", timeout=30)
+
+
+@dataclass
+class PortalStack:
+    synapse: SynapseServer
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+
+@contextlib.contextmanager
+def portal_stack(prefix: str, overlay: dict[str, object], **portal_env: str) -> Iterator[PortalStack]:
+    """Synapse (with `overlay`), the Ollama double and `python -m portal` on a free port."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        synapse = start_synapse(Path(tmp), overlays=(overlay,))
+        ollama = OllamaDouble().start()
+        port = free_port()
+        env = {
+            **os.environ,
+            **synapse.env(),
+            "OLLAMA_BASE_URL": ollama.base_url,
+            "PORTAL_PORT": str(port),
+            **portal_env,
+        }
+        portal = subprocess.Popen([sys.executable, "-m", "portal"], env=env, cwd=REPO_ROOT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            asyncio.run(_wait_for_portal(url))
+            yield PortalStack(synapse, url, portal, Path(tmp))
+        finally:
+            portal.terminate()
+            portal.wait(10)
+            ollama.stop()
+            synapse.stop()
 
 
 async def _wait_for_model(url: str) -> None:

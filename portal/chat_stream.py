@@ -41,25 +41,27 @@ POLL_MS = 15_000
 RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 MAX_STREAMS_PER_USER = 10  # open chat tabs per person
 LIVE_TIMELINE_LIMIT = 50
-_ROOM_FILTER = {
-    "state": {"lazy_load_members": True},
-    "ephemeral": {"types": ["m.typing", "m.receipt"]},  # receipts carry unread-count changes
-    "account_data": {"not_types": ["*"]},
-}
-FIRST_SYNC_FILTER = json.dumps(
-    {
-        "presence": {"not_types": ["*"]},
-        "account_data": {"types": ["m.direct"]},
-        "room": {**_ROOM_FILTER, "timeline": {"limit": 1, "lazy_load_members": True}},
-    }
-)
-LIVE_SYNC_FILTER = json.dumps(
-    {
-        "presence": {"not_types": ["*"]},
-        "account_data": {"types": ["m.direct"]},
-        "room": {**_ROOM_FILTER, "timeline": {"limit": LIVE_TIMELINE_LIMIT, "lazy_load_members": True}},
-    }
-)
+
+
+def sync_filter(timeline_limit: int) -> str:
+    """Rooms, their state (members only as needed), typing, receipts (they carry the
+    unread-count changes) and `m.direct`; no presence, no other account data."""
+    return json.dumps(
+        {
+            "presence": {"not_types": ["*"]},
+            "account_data": {"types": ["m.direct"]},
+            "room": {
+                "state": {"lazy_load_members": True},
+                "ephemeral": {"types": ["m.typing", "m.receipt"]},
+                "account_data": {"not_types": ["*"]},
+                "timeline": {"limit": timeline_limit, "lazy_load_members": True},
+            },
+        }
+    )
+
+
+FIRST_SYNC_FILTER = sync_filter(1)  # the room list, with each room's newest event
+LIVE_SYNC_FILTER = sync_filter(LIVE_TIMELINE_LIMIT)
 
 
 class _Gone(Exception):
@@ -116,11 +118,13 @@ class _Relay:
 
     def changes(self, response: dict[str, Any]) -> dict[str, Any]:
         changed, gone = self.rooms.apply(response)
-        names = self.rooms.names()
+        joined = (response.get("rooms") or {}).get("join") or {}
+        has_events = any((data.get("timeline") or {}).get("events") for data in joined.values())
+        names = self.rooms.names() if has_events else {}  # most syncs are typing or receipts
         events: dict[str, list[dict[str, Any]]] = {}
         limited: list[str] = []
         typing: dict[str, list[str]] = {}
-        for room_id, data in ((response.get("rooms") or {}).get("join") or {}).items():
+        for room_id, data in joined.items():
             timeline = data.get("timeline") or {}
             described = [describe(e, names) for e in timeline.get("events") or []]
             if kept := [d for d in described if d is not None]:

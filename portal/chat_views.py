@@ -20,8 +20,9 @@ from common.synapse_admin import SynapseError
 from portal import chat_strings as strings
 from portal.chat_events import describe
 from portal.direct_chats import direct_chat_with, remember_direct_chat
-from portal.keys import CATALOGUE, MATRIX, SETTINGS, USER_SETTINGS, current_user, require_user
+from portal.keys import CATALOGUE, MATRIX, SETTINGS, current_user, require_user
 from portal.logins import PortalUser
+from portal.model_views import ModelRefused, current_model, save_choice
 
 HISTORY_PAGE = 30
 MAX_MESSAGE_CHARS = 20_000
@@ -98,7 +99,7 @@ def _room_id(request: web.Request) -> str:
 @aiohttp_jinja2.template("chat.html")
 async def chat_page(request: web.Request) -> dict[str, Any]:
     require_user(request)
-    return {"bot_user_id": request.app[SETTINGS].bot_user_id}
+    return {}
 
 
 async def ai_chat(request: web.Request) -> web.Response:
@@ -223,7 +224,7 @@ async def directory(request: web.Request, user: PortalUser) -> dict[str, Any]:
 
 @json_api
 async def models(request: web.Request, user: PortalUser) -> dict[str, Any]:
-    current = await request.app[USER_SETTINGS].get_model(user.user_id) or request.app[SETTINGS].ollama_model
+    current = await current_model(request, user)
     try:
         names = await request.app[CATALOGUE].names()
     except OllamaUnavailable:
@@ -235,10 +236,6 @@ async def models(request: web.Request, user: PortalUser) -> dict[str, Any]:
 async def choose_model(request: web.Request, user: PortalUser) -> dict[str, Any]:
     wanted = (await _json_body(request)).get("model")
     try:
-        available = await request.app[CATALOGUE].names()
-    except OllamaUnavailable as error:
-        raise Refused(strings.AI_OFFLINE, 503) from error
-    if not isinstance(wanted, str) or wanted not in available:
-        raise Refused(strings.NO_SUCH_MODEL.format(model=wanted))
-    await request.app[USER_SETTINGS].set_model(user.user_id, wanted)
-    return {"current": wanted}
+        return {"current": await save_choice(request, user, wanted)}
+    except ModelRefused as refused:
+        raise Refused(str(refused), refused.status) from refused

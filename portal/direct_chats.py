@@ -18,13 +18,21 @@ async def direct_chat_with(matrix: UserMatrix, user: PortalUser, other: str) -> 
         if room_id in joined and not await matrix.is_encrypted(token, room_id):
             return room_id
     room_id = await matrix.create_direct_chat(token, other)
-    await remember_direct_chat(matrix, user, other, room_id)
+    await remember_direct_chat(matrix, user, other, room_id, direct)
     return room_id
 
 
-async def remember_direct_chat(matrix: UserMatrix, user: PortalUser, other: str, room_id: str) -> None:
-    """List `room_id` as a direct chat with `other` (done too when accepting such an invite)."""
-    direct = await matrix.direct_rooms(user.access_token, user.user_id)
+async def remember_direct_chat(
+    matrix: UserMatrix,
+    user: PortalUser,
+    other: str,
+    room_id: str,
+    direct: dict[str, list[str]] | None = None,
+) -> None:
+    """List `room_id` as a direct chat with `other` (done too when accepting such an
+    invite); `direct` is the user's `m.direct` if it was just read."""
+    if direct is None:
+        direct = await matrix.direct_rooms(user.access_token, user.user_id)
     rooms = direct.setdefault(other, [])
     if room_id not in rooms:
         rooms.insert(0, room_id)

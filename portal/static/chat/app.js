@@ -192,7 +192,7 @@ function onSync(data) {
   for (const roomId of data.limited) {
     const view = state.views.get(roomId);
     if (view && view.live) {
-      view.loaded = view.live = false;
+      view.live = false;
       if (roomId === state.current) openRoom(roomId);
     }
   }
@@ -213,7 +213,7 @@ function onSync(data) {
 }
 
 function onReset() {
-  for (const view of state.views.values()) view.loaded = view.live = false;
+  for (const view of state.views.values()) view.live = false;
   if (state.current) openRoom(state.current);
 }
 

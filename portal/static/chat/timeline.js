@@ -64,7 +64,6 @@ export class RoomView {
     this.editsWaiting = new Map(); // event id → edits that arrived before their message
     this.next = null; // where older history starts
     this.generation = 0; // counts reloads of the whole room
-    this.loaded = false; // history shown
     this.live = false; // taking live events (from the moment history starts loading)
     this.atStart = false;
     this.lastEventId = null;
@@ -81,7 +80,6 @@ export class RoomView {
     this.live = true;
     try {
       await this.loadOlder(generation);
-      if (generation === this.generation) this.loaded = true;
     } catch (error) {
       if (generation === this.generation) this.live = false;
       throw error;
