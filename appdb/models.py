@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EVENT_PENDING = "pending"
 EVENT_DONE = "done"
+EVENT_SKIPPED = "skipped"  # an event the bot could not act on (malformed): never retried
 
 
 class Base(DeclarativeBase):
@@ -65,12 +66,40 @@ class BotEvent(Base):
 
 class PortalLogin(Base):
     """A portal session's Matrix login, kept on the server: the browser's encrypted
-    session cookie holds only `session_id`."""
+    session cookie holds only `session_id`. The access token is stored encrypted with a
+    key only the portal holds; the session ends when idle or old (see portal.logins)."""
 
     __tablename__ = "portal_logins"
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
-    access_token: Mapped[str] = mapped_column(String(512))
+    access_token: Mapped[str] = mapped_column(String(512))  # encrypted
     device_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PortalUpload(Base):
+    """One file a person shared through the portal, counted for the daily cap."""
+
+    __tablename__ = "portal_uploads"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_portal_uploads_user_created", "user_id", "created_at"),)
+
+
+class ServiceHeartbeat(Base):
+    """A service's own word on whether it is ready (the bot: joined and synced), read by
+    the portal's readiness check, so containers that share no files can still tell."""
+
+    __tablename__ = "service_heartbeats"
+
+    service: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ready: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)

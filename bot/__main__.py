@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -10,34 +11,41 @@ from nio import AsyncClient, AsyncClientConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appdb.engine import create_schema, make_engine
+from appdb.heartbeats import HeartbeatStore
 from appdb.user_settings import UserSettingsStore
 from bot.answering import Answerer, AnswerSettings
-from bot.app import BotParts, BotRunner
 from bot.assistant import Assistant, ModelCatalogue
 from bot.commands import CommandRunner
 from bot.config import BotSettings
+from bot.crypto import store_key
 from bot.dispatch import Dispatcher
 from bot.intake import Intake
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
 from bot.memory import ConversationMemory
 from bot.rate_limit import UserRateLimiter
-from bot.routing import BotIdentity
+from bot.runner import BotParts, BotRunner
 from bot.sync_position import SyncPosition
 from bot.tasks import ConversationTasks
 from bot.undecryptable import UndecryptableTracker
+from bot.values import BotIdentity
 from common import logs
 from common.env import ConfigError, load_environ
 
 
 def build_client(settings: BotSettings) -> AsyncClient:
     store_dir = settings.state_dir / "crypto"
-    store_dir.mkdir(parents=True, exist_ok=True)
+    store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return AsyncClient(
         settings.homeserver_url,
         settings.user_id,
         store_path=str(store_dir),
-        config=AsyncClientConfig(encryption_enabled=True, max_timeout_retry_wait_time=10, request_timeout=45),
+        config=AsyncClientConfig(
+            encryption_enabled=True,
+            max_timeout_retry_wait_time=10,
+            request_timeout=45,
+            pickle_key=store_key(settings.data_dir, store_dir),
+        ),
     )
 
 
@@ -58,24 +66,30 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
             max_input_chars=settings.max_input_chars,
             edit_interval_s=settings.edit_interval_s,
             max_edits=settings.max_edits_per_answer,
+            max_image_bytes=settings.max_image_bytes,
+            max_answers_in_flight=settings.max_answers_in_flight,
         ),
-        Assistant(settings.ollama_base_url, settings.ollama_timeout),
+        Assistant(settings.ollama_base_url, settings.ollama_timeout, settings.max_context_tokens),
         catalogue,
         memory,
         commands,
         matrix,
     )
     limiter = UserRateLimiter(settings.user_rate_limit)
+    dispatcher = Dispatcher(
+        answerer, commands, matrix, ledger, identity.localpart, limiter.description, settings.catchup_window_s
+    )
     return BotParts(
         client=client,
         matrix=matrix,
-        intake=Intake(identity, settings.catchup_window_s),
-        dispatcher=Dispatcher(answerer, commands, matrix, ledger, identity.localpart, limiter.description),
+        intake=Intake(identity, settings.catchup_window_s, settings.allowed_servers),
+        dispatcher=dispatcher,
         ledger=ledger,
         limiter=limiter,
         tasks=ConversationTasks(),
         position=SyncPosition(settings.state_dir),
         undecryptable=UndecryptableTracker(settings.undecryptable_grace_s),
+        heartbeats=HeartbeatStore(engine),
     )
 
 
@@ -95,6 +109,7 @@ async def serve(settings: BotSettings) -> None:
 
 
 def main() -> int:
+    os.umask(0o077)  # what the bot writes (state, keys, logs) is its own
     env = load_environ()
     try:
         settings = BotSettings.from_env(env)

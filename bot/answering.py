@@ -9,13 +9,21 @@ import logging
 from dataclasses import dataclass
 
 from bot import strings
-from bot.assistant import Assistant, ModelCatalogue, ModelMissing, ModelUnavailable
+from bot.assistant import (
+    Assistant,
+    ModelCannotChat,
+    ModelCatalogue,
+    ModelMissing,
+    ModelUnavailable,
+    OllamaRefused,
+)
 from bot.commands import CommandRunner
 from bot.formatting import strip_reasoning
-from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaRef, txn_id
+from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
 from bot.memory import ConversationMemory
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
-from bot.streaming import EditThrottle, ReplyTarget, StreamingReply
+from bot.streaming import EditThrottle, StreamingReply
+from bot.values import MediaRef, ReplyTarget, txn_id
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +38,9 @@ class AnswerSettings:
     max_input_chars: int
     edit_interval_s: float
     max_edits: int
+    max_image_bytes: int = 20 * 1024 * 1024
+    image_timeout_s: float = 30.0
+    max_answers_in_flight: int = 8
 
 
 class Answerer:
@@ -49,29 +60,39 @@ class Answerer:
         self._memory = memory
         self._commands = commands
         self._matrix = matrix
+        # A global cap on model work in flight: beyond it, answers wait their turn (FIFO).
+        self._model_slots = asyncio.Semaphore(settings.max_answers_in_flight)
 
-    async def answer(self, target: ReplyTarget, question: str, image: MediaRef | None = None) -> None:
+    async def answer(
+        self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
+    ) -> None:
         question, was_cut = cut_input(question, self._settings.max_input_chars)
         if was_cut:
             limit = self._settings.max_input_chars
-            await self._matrix.send(
-                target.room_id, target.reply(strings.INPUT_CUT.format(limit=limit), notice=True)
-            )
+            await self._notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
         model = await self._commands.current_model(target.asker)
-        async with self._typing(target.room_id):
+        async with self._model_slots, self._typing(target.room_id):
             try:
                 image_input = await self._image_input(model, image) if image else None
-                await self._stream(target, model, question, image_input)
+                await self._stream(target, model, question, image_input, resumed)
             except ModelMissing as missing:
                 await self._notice(target, strings.MODEL_MISSING.format(model=missing.model), "missing")
+            except ModelCannotChat as cannot:
+                await self._notice(
+                    target, strings.MODEL_CANNOT_CHAT.format(model=cannot.model), "cannot-chat"
+                )
+            except OllamaRefused as refused:
+                await self._notice(target, strings.AI_REFUSED.format(reason=refused.reason), "refused")
             except _CannotSee as refusal:
                 await self._notice(target, str(refusal), "cannot-see")
             except ModelUnavailable:
                 await self._notice(target, strings.AI_UNAVAILABLE, "unavailable")
 
-    async def _stream(self, target: ReplyTarget, model: str, question: str, image: ImageInput | None) -> None:
+    async def _stream(
+        self, target: ReplyTarget, model: str, question: str, image: ImageInput | None, resumed: bool
+    ) -> None:
         rows = await self._memory.recent(target.asker, target.room_id)
         prompt = build_prompt(
             self._settings.system_prompt,
@@ -80,13 +101,14 @@ class Answerer:
             self._settings.max_context_tokens,
             image,
         )
-        reply = StreamingReply(
-            self._matrix, target, EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
-        )
+        throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
+        reply = StreamingReply(self._matrix, target, throttle, resumed=resumed)
         raw = ""
+        stopped_at_length = False
         try:
             async for piece in self._assistant.stream(prompt, model):
-                raw += piece
+                raw += piece.text
+                stopped_at_length = stopped_at_length or piece.stopped_at_length
                 await reply.update(strip_reasoning(raw))
         except ModelUnavailable:
             if reply.event_id is None:
@@ -95,7 +117,8 @@ class Answerer:
             await reply.finish(f"{strip_reasoning(raw)}\n\n{strings.ANSWER_INTERRUPTED}")
             return
         answer = strip_reasoning(raw)
-        await reply.finish(answer or "…")
+        shown = f"{answer}\n\n{strings.ANSWER_AT_LENGTH_LIMIT}" if stopped_at_length else answer
+        await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
         await self._memory.append_turn(
             target.asker, target.room_id, stored_question, answer, completes_event=target.event_id
@@ -112,7 +135,11 @@ class Answerer:
             )
             raise _CannotSee(strings.NO_VISION.format(model=model) + hint)
         try:
-            data = await self._matrix.download(image)
+            data = await self._matrix.download(
+                image, self._settings.max_image_bytes, self._settings.image_timeout_s
+            )
+        except MediaTooLarge as error:
+            raise _CannotSee(strings.IMAGE_TOO_LARGE.format(mb=error.limit // (1024 * 1024))) from error
         except MatrixActionFailed as error:
             log.warning("%s", error)
             raise _CannotSee(strings.IMAGE_UNREADABLE) from error
@@ -127,7 +154,8 @@ class Answerer:
     async def _typing(self, room_id: str):  # type: ignore[no-untyped-def]
         async def keep_typing() -> None:
             while True:
-                await self._matrix.typing(room_id, True)
+                with contextlib.suppress(Exception):
+                    await self._matrix.typing(room_id, True)
                 await asyncio.sleep(TYPING_REFRESH_S)
 
         refresher = asyncio.create_task(keep_typing())

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot import strings
+from bot.formatting import code_span
 
 
 class CommandName(Enum):
@@ -77,7 +78,7 @@ class CommandRunner:
         if command.name is CommandName.RESET:
             await self._memory.reset(user_id, room_id)
             return strings.RESET_DONE
-        return strings.UNKNOWN_COMMAND.format(command=command.raw, help_hint=strings.HELP_HINT)
+        return strings.UNKNOWN_COMMAND.format(command=code_span(command.raw), help_hint=strings.HELP_HINT)
 
     async def current_model(self, user_id: str) -> str:
         return await self._settings.get_model(user_id) or self._default_model
@@ -103,7 +104,7 @@ class CommandRunner:
         names = await self._catalogue.names()
         match = resolve_model_name(wanted, names)
         if match is None:
-            return strings.MODEL_UNKNOWN.format(model=wanted)
+            return strings.MODEL_UNKNOWN.format(model=code_span(wanted))
         await self._settings.set_model(user_id, match)
         return strings.MODEL_SET.format(model=match)
 

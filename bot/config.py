@@ -1,4 +1,4 @@
-"""Bot settings, read once from the environment at start-up."""
+"""Bot settings, read once from the environment at start-up and checked there."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from limits import parse
-
 from appdb.engine import default_database_url
 from common import secrets as app_secrets
-from common.env import ConfigError, get_float, get_int, get_str, get_url
+from common.env import ConfigError, get_float, get_int, get_rate, get_str
+from common.shared_settings import SharedSettings, checked_database_url
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Matrix chat. Answer clearly and concisely. Use Markdown when it helps."
@@ -39,6 +38,10 @@ class BotSettings:
     sync_timeline_limit: int
     undecryptable_grace_s: float
     log_level: str
+    platform_rooms: tuple[str, ...]  # aliases the bot joins at start (`#public:server`)
+    allowed_servers: frozenset[str]  # whose people may invite and ask the bot
+    max_answers_in_flight: int
+    max_image_bytes: int
 
     @property
     def state_dir(self) -> Path:
@@ -50,29 +53,38 @@ class BotSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> BotSettings:
-        data_dir = Path(get_str(env, "DATA_DIR", "./var")).resolve()
-        synapse_port = get_int(env, "SYNAPSE_PORT", 8008, minimum=1)
+        shared = SharedSettings.from_env(env)
+        rooms = get_str(env, "BOT_ROOMS", "public,gallery")
+        servers = get_str(env, "BOT_ALLOWED_SERVERS", shared.server_name)
         return cls(
-            data_dir=data_dir,
-            homeserver_url=get_url(env, "HOMESERVER_URL", f"http://127.0.0.1:{synapse_port}"),
-            server_name=get_str(env, "SERVER_NAME", "localhost"),
-            bot_username=get_str(env, "BOT_USERNAME", "bot"),
-            bot_password=_bot_password(env, data_dir),
-            ollama_base_url=get_url(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
-            ollama_model=get_str(env, "OLLAMA_MODEL", "llama3:latest"),
-            ollama_timeout=get_float(env, "OLLAMA_TIMEOUT", 120.0),
+            data_dir=shared.data_dir,
+            homeserver_url=shared.homeserver_url,
+            server_name=shared.server_name,
+            bot_username=shared.bot_username,
+            bot_password=_bot_password(env, shared.data_dir),
+            ollama_base_url=shared.ollama_base_url,
+            ollama_model=shared.ollama_model,
+            ollama_timeout=get_float(env, "OLLAMA_TIMEOUT", 120.0, minimum=1, maximum=3600),
             system_prompt=get_str(env, "SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
-            database_url=get_str(env, "DATABASE_URL", default_database_url(data_dir)),
-            max_context_tokens=get_int(env, "MAX_CONTEXT_TOKENS", 4096, minimum=256),
-            history_window_messages=get_int(env, "HISTORY_WINDOW_MESSAGES", 200, minimum=2),
-            max_input_chars=get_int(env, "MAX_INPUT_CHARS", 8000, minimum=100),
-            edit_interval_s=get_float(env, "STREAM_EDIT_INTERVAL", 1.0),
-            max_edits_per_answer=get_int(env, "STREAM_MAX_EDITS", 30),
-            catchup_window_s=get_int(env, "CATCHUP_WINDOW_SECONDS", 600),
-            user_rate_limit=_rate(get_str(env, "USER_RATE_LIMIT", "20/minute")),
-            sync_timeline_limit=get_int(env, "SYNC_TIMELINE_LIMIT", 50, minimum=1),
-            undecryptable_grace_s=get_float(env, "UNDECRYPTABLE_GRACE_SECONDS", 15.0),
-            log_level=get_str(env, "LOG_LEVEL", "INFO").upper(),
+            database_url=checked_database_url(env, "DATABASE_URL", default_database_url(shared.data_dir)),
+            max_context_tokens=get_int(env, "MAX_CONTEXT_TOKENS", 4096, minimum=256, maximum=1_000_000),
+            history_window_messages=get_int(env, "HISTORY_WINDOW_MESSAGES", 200, minimum=2, maximum=10_000),
+            max_input_chars=get_int(env, "MAX_INPUT_CHARS", 8000, minimum=100, maximum=1_000_000),
+            edit_interval_s=get_float(env, "STREAM_EDIT_INTERVAL", 1.0, minimum=0.05, maximum=60),
+            max_edits_per_answer=get_int(env, "STREAM_MAX_EDITS", 30, maximum=1000),
+            catchup_window_s=get_int(env, "CATCHUP_WINDOW_SECONDS", 600, minimum=10, maximum=7 * 86400),
+            user_rate_limit=get_rate(env, "USER_RATE_LIMIT", "20/minute"),
+            sync_timeline_limit=get_int(env, "SYNC_TIMELINE_LIMIT", 50, minimum=1, maximum=1000),
+            undecryptable_grace_s=get_float(env, "UNDECRYPTABLE_GRACE_SECONDS", 15.0, maximum=3600),
+            log_level=shared.log_level,
+            platform_rooms=tuple(
+                f"#{name.strip().lstrip('#').split(':')[0]}:{shared.server_name}"
+                for name in rooms.split(",")
+                if name.strip() and name.strip() != "-"
+            ),
+            allowed_servers=frozenset(s.strip() for s in servers.split(",") if s.strip()),
+            max_answers_in_flight=get_int(env, "MAX_ANSWERS_IN_FLIGHT", 8, minimum=1, maximum=1000),
+            max_image_bytes=get_int(env, "MAX_IMAGE_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
         )
 
 
@@ -84,14 +96,6 @@ def _bot_password(env: Mapping[str, str], data_dir: Path) -> str:
         return app_secrets.read_secret(data_dir, app_secrets.BOT_PASSWORD)
     except FileNotFoundError:
         raise ConfigError(
-            "BOT_PASSWORD is not set and no bot password exists under DATA_DIR/secrets; "
+            "BOT_PASSWORD is not set and no bot password exists under DATA_DIR/secrets/bot; "
             "run `python -m stack bootstrap` first"
         ) from None
-
-
-def _rate(value: str) -> str:
-    try:
-        parse(value)
-    except ValueError:
-        raise ConfigError(f"USER_RATE_LIMIT must look like '20/minute', got {value!r}") from None
-    return value

@@ -1,19 +1,32 @@
-"""Carry out jobs: answers, commands and notices, each marked done when finished."""
+"""Carry out jobs: answers, commands and notices, each marked done when finished.
+
+A job is never abandoned because of a passing failure (the homeserver down, or the
+client not knowing the room yet after a restart): it is tried again with backoff until
+it succeeds or the catch-up window is over, and then the person gets a notice. Only a
+refusal by the homeserver (a 4xx: the bot was removed from the room, say) ends it early."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Callable
 
 from bot import strings
 from bot.answering import Answerer
 from bot.assistant import ModelUnavailable
 from bot.commands import CommandRunner, parse_command
+from bot.events import parse_media
 from bot.jobs import Job
 from bot.ledger import EventLedger
-from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaRef, txn_id
+from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.routing import Action
+from bot.values import MediaRef, txn_id
 
 log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 class Dispatcher:
@@ -25,6 +38,8 @@ class Dispatcher:
         ledger: EventLedger,
         bot_localpart: str,
         rate_description: str,
+        catchup_window_s: int,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._answerer = answerer
         self._commands = commands
@@ -32,20 +47,37 @@ class Dispatcher:
         self._ledger = ledger
         self._bot = bot_localpart
         self._rate = rate_description
+        self._window_s = catchup_window_s
+        self._clock = clock
 
-    async def run(self, job: Job) -> None:
-        try:
-            await self._act(job)
-        except ModelUnavailable:
-            await self._notice(job, strings.AI_UNAVAILABLE, "unavailable")
-        except MatrixActionFailed as error:
-            log.warning("giving up on %s: %s", job.event_id, error)
+    async def run(self, job: Job, *, resumed: bool = False) -> None:
+        deadline = job.received_ms / 1000 + self._window_s
+        attempt = 0
+        while True:
+            try:
+                await self._act(job, resumed=resumed or attempt > 0)
+                break
+            except ModelUnavailable:
+                await self._notice_quietly(job, strings.AI_UNAVAILABLE, "unavailable")
+                break
+            except MatrixActionFailed as error:
+                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+                if error.permanent:
+                    log.warning("giving up on %s: %s", job.event_id, error)
+                    break
+                if self._clock() + delay > deadline:
+                    log.warning("giving up on %s after %d tries: %s", job.event_id, attempt + 1, error)
+                    await self._notice_quietly(job, strings.DELIVERY_FAILED, "undelivered")
+                    break
+                log.info("will retry %s in %.0f s: %s", job.event_id, delay, error)
+                await asyncio.sleep(delay)
+                attempt += 1
         await self._ledger.complete(job.event_id)
 
-    async def _act(self, job: Job) -> None:
+    async def _act(self, job: Job, *, resumed: bool) -> None:
         if job.action is Action.ANSWER:
             image = job.media or await self._replied_image(job)
-            await self._answerer.answer(job.target, job.question, image)
+            await self._answerer.answer(job.target, job.question, image, resumed=resumed)
         elif job.action is Action.COMMAND:
             command = parse_command(job.question)
             assert command is not None
@@ -60,11 +92,13 @@ class Dispatcher:
         if job.reply_to_image is None:
             return None
         parent = await self._matrix.event(job.target.room_id, job.reply_to_image)
-        if parent and parent.get("content", {}).get("msgtype") == "m.image":
-            return MediaRef.from_content(parent["content"])
-        return None
+        return parse_media(parent.get("content")) if parent else None
 
     async def _notice(self, job: Job, text: str, kind: str) -> None:
         await self._matrix.send(
             job.target.room_id, job.target.reply(text, notice=True), txn_id(kind, job.event_id)
         )
+
+    async def _notice_quietly(self, job: Job, text: str, kind: str) -> None:
+        with contextlib.suppress(MatrixActionFailed):
+            await self._notice(job, text, kind)

@@ -18,6 +18,18 @@ def strip_reasoning(text: str) -> str:
     return _OPEN_THINK.sub("", without_blocks).strip()
 
 
+def code_span(text: str, limit: int = 80) -> str:
+    """Text a person wrote, quoted as Markdown code: shown literally on one line (cut to
+    `limit`), never as a link, mention or formatting in the bot's own voice."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""  # CommonMark strips it again
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def to_html(text: str) -> str:
     return markdown_to_html(text)
 

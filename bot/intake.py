@@ -1,101 +1,93 @@
-"""From Matrix events to jobs: build the routing input from each event, ask the router,
-and describe the work to do. No sending happens here."""
+"""From Matrix events to jobs: parse each event (`bot.events`), ask the router, and
+describe the work to do. Pure: no sending and no nio here."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from nio import Event, MatrixRoom, RoomMemberEvent
-
+from bot.events import Message, own_join_time, parse_message
 from bot.jobs import Job
-from bot.matrix_io import MediaRef
-from bot.routing import Action, BotIdentity, IncomingMessage, route
-from bot.streaming import ReplyTarget
-from common.reply_fallback import strip_reply_fallback
+from bot.routing import Action, IncomingMessage, route
+from bot.values import BotIdentity, ReplyTarget
+from common.matrix_ids import server_of
 
 log = logging.getLogger(__name__)
 
 
-def is_direct_chat(room: MatrixRoom) -> bool:
-    """The user and the bot alone, in a room that is not public."""
-    return room.join_rule != "public" and room.member_count <= 2
+@dataclass(frozen=True)
+class RoomFacts:
+    """What routing needs to know about the room an event came from."""
 
-
-def thread_root(content: dict[str, Any]) -> str | None:
-    relates = content.get("m.relates_to") or {}
-    if relates.get("rel_type") == "m.thread" and isinstance(relates.get("event_id"), str):
-        return str(relates["event_id"])
-    return None
-
-
-def replied_to(content: dict[str, Any]) -> str | None:
-    in_reply_to = (content.get("m.relates_to") or {}).get("m.in_reply_to") or {}
-    event_id = in_reply_to.get("event_id")
-    return event_id if isinstance(event_id, str) else None
-
-
-def image_caption(content: dict[str, Any]) -> str:
-    """An image's body is its caption only when a separate `filename` is given."""
-    body = str(content.get("body", ""))
-    filename = content.get("filename")
-    return body if filename and filename != body else ""
+    room_id: str
+    is_direct: bool
 
 
 class Intake:
-    def __init__(self, identity: BotIdentity, catchup_window_s: int) -> None:
+    def __init__(
+        self, identity: BotIdentity, catchup_window_s: int, allowed_servers: frozenset[str] | None = None
+    ) -> None:
         self.identity = identity
+        # People of these servers may invite and ask the bot (by default only its own).
+        self._allowed_servers = allowed_servers or frozenset({identity.server_name})
         self._catchup_window_ms = catchup_window_s * 1000
         self._joined_at_ms: dict[str, int] = {}
 
-    def note_joins(self, room_id: str, events: list[Event]) -> bool:
+    def note_joins(self, room_id: str, sources: Iterable[object]) -> bool:
         """Remember when the bot joined `room_id` if these events say so; True if they do."""
-        for event in events:
-            if (
-                isinstance(event, RoomMemberEvent)
-                and event.state_key == self.identity.user_id
-                and event.membership == "join"
-                and event.prev_membership != "join"
-            ):
-                self._joined_at_ms[room_id] = event.server_timestamp
+        for source in sources:
+            joined_at = own_join_time(source, self.identity.user_id)
+            if joined_at is not None:
+                self._joined_at_ms[room_id] = joined_at
                 return True
         return False
 
-    def job_for(self, room: MatrixRoom, event: Event) -> Job | None:
-        source = getattr(event, "source", None) or {}
-        if source.get("type") != "m.room.message" or self.is_stale(room.room_id, event.server_timestamp):
+    def accepts_invite_from(self, inviter: str) -> bool:
+        return server_of(inviter) in self._allowed_servers
+
+    def job_for(self, room: RoomFacts, source: object, now_ms: int | None = None) -> Job | None:
+        """The job for one event, or None. Raises `MalformedEvent` for a message with a
+        broken shape; nothing else escapes for any input."""
+        message = parse_message(source)
+        if message is None or message.is_edit:  # edits of earlier messages are not new questions
             return None
-        content: dict[str, Any] = source.get("content", {})
-        if (content.get("m.relates_to") or {}).get("rel_type") == "m.replace":
-            return None  # edits of earlier messages are not new questions
-        msgtype = str(content.get("msgtype", ""))
-        body = (
-            image_caption(content)
-            if msgtype == "m.image"
-            else strip_reply_fallback(str(content.get("body", "")))
-        )
-        mentions = (content.get("m.mentions") or {}).get("user_ids") or []
-        message = IncomingMessage(
-            sender=event.sender,
-            body=body,
-            msgtype=msgtype,
-            mentioned_user_ids=tuple(m for m in mentions if isinstance(m, str)),
-            is_direct=is_direct_chat(room),
-        )
-        decision = route(message, self.identity)
+        if server_of(message.sender) not in self._allowed_servers:
+            return None
+        if self.is_stale(room.room_id, message.timestamp_ms, now_ms):
+            return None
+        decision = route(_routing_input(message, room), self.identity)
         log.debug(
-            "event %s in %s: %s (%s)", event.event_id, room.room_id, decision.action.value, decision.reason
+            "event %s in %s: %s (%s)", message.event_id, room.room_id, decision.action.value, decision.reason
         )
         if decision.action is Action.IGNORE:
             return None
-        target = ReplyTarget(room.room_id, event.event_id, event.sender, thread_root(content))
-        media = MediaRef.from_content(content) if decision.with_image else None
-        reply_to_image = replied_to(content) if decision.action is Action.ANSWER and media is None else None
-        return Job(decision.action, target, decision.question, media, reply_to_image)
+        target = ReplyTarget(room.room_id, message.event_id, message.sender, message.thread_root)
+        media = message.media if decision.with_image else None
+        reply_to_image = message.reply_to if decision.action is Action.ANSWER and media is None else None
+        return Job(
+            decision.action,
+            target,
+            decision.question,
+            media,
+            reply_to_image,
+            received_ms=message.timestamp_ms,
+        )
 
-    def is_stale(self, room_id: str, timestamp_ms: int) -> bool:
+    def is_stale(self, room_id: str, timestamp_ms: int, now_ms: int | None = None) -> bool:
         """History from before the bot joined, or older than the catch-up window, is never answered."""
         if timestamp_ms < self._joined_at_ms.get(room_id, 0):
             return True
-        return time.time() * 1000 - timestamp_ms > self._catchup_window_ms
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        return now_ms - timestamp_ms > self._catchup_window_ms
+
+
+def _routing_input(message: Message, room: RoomFacts) -> IncomingMessage:
+    return IncomingMessage(
+        sender=message.sender,
+        body=message.body,
+        msgtype=message.msgtype,
+        mentioned_user_ids=message.mentioned_user_ids,
+        is_direct=room.is_direct,
+    )

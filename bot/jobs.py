@@ -6,9 +6,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.matrix_io import MediaRef
 from bot.routing import Action
-from bot.streaming import ReplyTarget
+from bot.values import EncryptedFile, MediaRef, ReplyTarget
+
+
+class UnreadableJob(ValueError):
+    """A stored job that cannot be read back (written by a different version, say)."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Job:
     question: str = ""
     media: MediaRef | None = None
     reply_to_image: str | None = None  # an event id whose image should go with the question
+    received_ms: int = 0  # the question's own timestamp: the catch-up window counts from it
 
     @property
     def event_id(self) -> str:
@@ -34,16 +38,24 @@ class Job:
             "question": self.question,
             "media": asdict(self.media) if self.media else None,
             "reply_to_image": self.reply_to_image,
+            "received_ms": self.received_ms,
         }
         return json.dumps(data)
 
     @classmethod
-    def from_json(cls, text: str) -> Job:
-        data = json.loads(text)
-        return cls(
-            action=Action(data["action"]),
-            target=ReplyTarget(**data["target"]),
-            question=data["question"],
-            media=MediaRef(**data["media"]) if data.get("media") else None,
-            reply_to_image=data.get("reply_to_image"),
-        )
+    def from_json(cls, text: str, received_ms: int = 0) -> Job:
+        try:
+            data = json.loads(text)
+            media = data.get("media")
+            if media and media.get("file"):
+                media = {**media, "file": EncryptedFile(**media["file"])}
+            return cls(
+                action=Action(data["action"]),
+                target=ReplyTarget(**data["target"]),
+                question=str(data["question"]),
+                media=MediaRef(**media) if media else None,
+                reply_to_image=data.get("reply_to_image"),
+                received_ms=int(data.get("received_ms") or received_ms),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise UnreadableJob(str(error)) from error

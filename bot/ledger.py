@@ -1,24 +1,29 @@
-"""The record of events the bot has taken on, so each question is answered exactly once."""
+"""The record of events the bot has taken on, so each question is answered exactly once,
+and events it could not understand are skipped once and never replayed."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from appdb.models import EVENT_DONE, EVENT_PENDING, BotEvent
-from bot.jobs import Job
+from appdb.models import EVENT_DONE, EVENT_PENDING, EVENT_SKIPPED, BotEvent
+from bot.jobs import Job, UnreadableJob
+
+log = logging.getLogger(__name__)
 
 
 class EventLedger:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def claim(self, jobs: list[tuple[Job, int]]) -> list[Job]:
+    async def claim(self, jobs: list[Job]) -> list[Job]:
         """Record a sync batch's jobs in one transaction; returns those not taken on
         before (duplicates are dropped), in order."""
-        fresh: dict[str, tuple[Job, int]] = {}
-        for job, received_ms in jobs:
-            fresh.setdefault(job.event_id, (job, received_ms))
+        fresh: dict[str, Job] = {}
+        for job in jobs:
+            fresh.setdefault(job.event_id, job)
         if not fresh:
             return []
         async with self._sessions.begin() as session:
@@ -32,11 +37,30 @@ class EventLedger:
                     sender=job.target.asker,
                     job=job.to_json(),
                     status=EVENT_PENDING,
-                    received_ms=received_ms,
+                    received_ms=job.received_ms,
                 )
-                for job, received_ms in fresh.values()
+                for job in fresh.values()
             )
-        return [job for job, _ in fresh.values()]
+        return list(fresh.values())
+
+    async def skip(self, event_id: str, room_id: str, sender: str, received_ms: int) -> None:
+        """Record an event the bot cannot act on (malformed, say), so it is never tried again."""
+        async with self._sessions.begin() as session:
+            if await session.get(BotEvent, event_id) is None:
+                session.add(
+                    BotEvent(
+                        event_id=event_id,
+                        room_id=room_id,
+                        sender=sender,
+                        job="{}",
+                        status=EVENT_SKIPPED,
+                        received_ms=received_ms,
+                    )
+                )
+
+    async def is_recorded(self, event_id: str) -> bool:
+        async with self._sessions() as session:
+            return await session.get(BotEvent, event_id) is not None
 
     async def complete(self, event_id: str) -> None:
         async with self._sessions.begin() as session:
@@ -45,14 +69,26 @@ class EventLedger:
             )
 
     async def pending(self, since_ms: int) -> list[Job]:
-        """Jobs taken on but not finished (the bot stopped mid-way), oldest first."""
+        """Jobs taken on but not finished (the bot stopped mid-way), oldest first. A row
+        that cannot be read back is marked skipped, never retried."""
         query = (
-            select(BotEvent.job)
+            select(BotEvent.event_id, BotEvent.job, BotEvent.received_ms)
             .where(BotEvent.status == EVENT_PENDING, BotEvent.received_ms >= since_ms)
             .order_by(BotEvent.received_ms)
         )
         async with self._sessions() as session:
-            return [Job.from_json(text) for text in (await session.execute(query)).scalars()]
+            rows = (await session.execute(query)).all()
+        jobs: list[Job] = []
+        for event_id, text, received_ms in rows:
+            try:
+                jobs.append(Job.from_json(text, received_ms))
+            except UnreadableJob as error:
+                log.warning("skipping the unreadable stored job for %s: %s", event_id, error)
+                async with self._sessions.begin() as session:
+                    await session.execute(
+                        update(BotEvent).where(BotEvent.event_id == event_id).values(status=EVENT_SKIPPED)
+                    )
+        return jobs
 
     async def forget_before(self, cutoff_ms: int) -> None:
         """Drop records older than any event that could still arrive."""

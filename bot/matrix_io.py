@@ -1,64 +1,50 @@
-"""The bot's Matrix actions, on top of matrix-nio: send, typing, fetch an event, and
-download (and decrypt) media. nio returns errors as values; here they become exceptions."""
+"""The bot's Matrix actions, on top of matrix-nio: send, typing, join, fetch an event,
+and download (and decrypt) media within limits. nio returns errors as values; here they
+become `MatrixActionFailed`, which says whether trying again later could help."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from nio import (
-    AsyncClient,
-    DownloadResponse,
-    JoinResponse,
-    RoomGetEventResponse,
-    RoomSendResponse,
-)
+import aiohttp
+from nio import AsyncClient, JoinResponse, RoomGetEventResponse, RoomSendResponse
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import LocalProtocolError
+
+from bot.values import MediaRef
+from common.matrix_ids import parse_mxc, segment
 
 log = logging.getLogger(__name__)
 
 
 class MatrixActionFailed(Exception):
-    pass
+    """A Matrix action failed. `permanent`: the homeserver refused it (a 4xx), so a retry
+    would fail the same way; otherwise (server down, room not known to the client yet)
+    the same action may succeed later."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MediaTooLarge(MatrixActionFailed):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"media larger than {limit} bytes", permanent=True)
+        self.limit = limit
 
 
 # Server-side failures (a restarting homeserver, or its proxy's 502) are retried; client
 # errors (4xx) are final.
 SEND_RETRY_DELAYS_S = [0.5, 1, 2, 4, 8, 15, 30, 30, 30, 30, 30, 30, 60, 60, 60]
+DOWNLOAD_CHUNK = 64 * 1024
 
 
 def _http_status(response: object) -> int | None:
     transport = getattr(response, "transport_response", None)
     return getattr(transport, "status", None)
-
-
-def txn_id(*parts: str) -> str:
-    """A transaction id derived from what is being sent, so a retry after a crash or a
-    lost response reuses it and Synapse stores the message only once."""
-    return hashlib.sha256(":".join(parts).encode()).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class MediaRef:
-    """An image to fetch: a plain `url`, or an encrypted `file` object (e2e rooms)."""
-
-    mimetype: str
-    url: str | None = None
-    file: dict[str, Any] | None = None
-
-    @classmethod
-    def from_content(cls, content: dict[str, Any]) -> MediaRef | None:
-        mimetype = str(content.get("info", {}).get("mimetype", "image/png"))
-        if isinstance(content.get("file"), dict):
-            return cls(mimetype, file=content["file"])
-        if isinstance(content.get("url"), str):
-            return cls(mimetype, url=content["url"])
-        return None
 
 
 class MatrixIO:
@@ -74,25 +60,35 @@ class MatrixIO:
                 response = await self._client.room_send(
                     room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
                 )
-            except LocalProtocolError as error:
-                raise MatrixActionFailed(f"send to {room_id} failed: {error}") from error
+            except LocalProtocolError as error:  # nio does not know the room (yet)
+                raise MatrixActionFailed(f"send to {room_id} failed: {error}", permanent=False) from error
             if isinstance(response, RoomSendResponse):
                 return str(response.event_id)
             status = _http_status(response)
-            if delay is None or (status is not None and status < 500):
+            if delay is None or (status is not None and status < 500 and status != 429):
                 break
             log.warning("homeserver unavailable (HTTP %s); retrying the send in %.1f s", status, delay)
             await asyncio.sleep(delay)
+        status = _http_status(response)
         reason = getattr(response, "message", response)
-        raise MatrixActionFailed(f"send to {room_id} failed (HTTP {_http_status(response)}): {reason}")
+        permanent = status is not None and 400 <= status < 500 and status != 429
+        raise MatrixActionFailed(f"send to {room_id} failed (HTTP {status}): {reason}", permanent=permanent)
 
-    async def join(self, room_id: str) -> bool:
-        response = await self._client.join(room_id)
+    async def join(self, room_id_or_alias: str) -> str | None:
+        """Join; the room id, or None when the homeserver refused or is unreachable."""
+        try:
+            response = await self._client.join(room_id_or_alias)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("could not join %s: %s", room_id_or_alias, error)
+            return None
         if isinstance(response, JoinResponse):
-            log.info("joined %s", room_id)
-            return True
-        log.warning("could not join %s: %s", room_id, getattr(response, "message", response))
-        return False
+            log.info("joined %s", room_id_or_alias)
+            return str(response.room_id)
+        log.warning("could not join %s: %s", room_id_or_alias, getattr(response, "message", response))
+        return None
+
+    async def leave(self, room_id: str) -> None:
+        await self._client.room_leave(room_id)
 
     async def typing(self, room_id: str, on: bool, timeout_ms: int = 30_000) -> None:
         await self._client.room_typing(room_id, on, timeout=timeout_ms)
@@ -110,14 +106,40 @@ class MatrixIO:
                 return None
         return dict(event.source)
 
-    async def download(self, media: MediaRef) -> bytes:
-        mxc = media.file["url"] if media.file else media.url
-        response = await self._client.download(mxc=mxc)
-        if not isinstance(response, DownloadResponse):
-            raise MatrixActionFailed(f"download of {mxc} failed: {getattr(response, 'message', response)}")
-        data = response.body if isinstance(response.body, bytes) else bytes(response.body)
-        if media.file:
-            data = decrypt_attachment(
-                data, media.file["key"]["k"], media.file["hashes"]["sha256"], media.file["iv"]
-            )
-        return data
+    async def download(self, media: MediaRef, max_bytes: int, timeout_s: float) -> bytes:
+        """The media's bytes (decrypted for encrypted rooms), streamed and refused past
+        `max_bytes`, within `timeout_s`."""
+        parsed = parse_mxc(media.mxc)
+        if parsed is None:
+            raise MatrixActionFailed(f"not a media URL: {media.mxc!r}", permanent=True)
+        if media.size is not None and media.size > max_bytes:
+            raise MediaTooLarge(max_bytes)
+        server, media_id = parsed
+        path = f"/_matrix/client/v1/media/download/{segment(server)}/{segment(media_id)}"
+        url = f"{self._client.homeserver}{path}"
+        headers = {"Authorization": f"Bearer {self._client.access_token}"}
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+                session.get(url, headers=headers) as response,
+            ):
+                if response.status != 200:
+                    permanent = 400 <= response.status < 500 and response.status != 429
+                    raise MatrixActionFailed(
+                        f"download of {media.mxc} failed: HTTP {response.status}", permanent=permanent
+                    )
+                if (response.content_length or 0) > max_bytes:
+                    raise MediaTooLarge(max_bytes)
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(DOWNLOAD_CHUNK):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise MediaTooLarge(max_bytes)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise MatrixActionFailed(f"download of {media.mxc} failed: {error!r}", permanent=False) from error
+        if media.file is None:
+            return bytes(data)
+        try:
+            return bytes(decrypt_attachment(bytes(data), media.file.key, media.file.sha256, media.file.iv))
+        except Exception as error:  # a wrong key or hash from the sender
+            raise MatrixActionFailed(f"could not decrypt {media.mxc}: {error}", permanent=True) from error

@@ -1,26 +1,18 @@
 """Which messages are for the bot, and what they ask: a pure decision, with no I/O.
 
 `route()` looks at one message and says whether to answer it, run a command, or ignore
-it, and why. The handler in `bot.handler` acts on the decision.
+it, and why. `bot.dispatch` acts on the decision.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
 
 from bot.commands import Command, parse_command
-
-
-@dataclass(frozen=True)
-class BotIdentity:
-    user_id: str
-    display_name: str
-
-    @property
-    def localpart(self) -> str:
-        return self.user_id[1:].split(":", 1)[0]
+from bot.values import BotIdentity
 
 
 @dataclass(frozen=True)
@@ -50,13 +42,15 @@ class Decision:
     command: Command | None = None
 
 
+@functools.cache
 def _address_pattern(bot: BotIdentity) -> re.Pattern[str]:
-    """`@bot`, the full user id, or Element's pill text (`Display Name:`) at the start."""
-    handles = sorted({re.escape(f"@{bot.localpart}"), re.escape(bot.user_id)}, key=len, reverse=True)
-    handle = "|".join(handles)
+    """At the start: the full user id, `@bot` (never `@bot:other.server`), or Element's
+    pill text (`Display Name:`)."""
+    full = re.escape(bot.user_id)
+    short = re.escape(f"@{bot.localpart}")
     pill = re.escape(bot.display_name)
     return re.compile(
-        rf"^\s*(?:(?:{handle})(?=$|[\s:,])[:,]?|{pill}:)(?P<rest>.*)$",
+        rf"^\s*(?:{full}(?=$|[\s:,])[:,]?|{short}(?=$|[\s,]|:(?:\s|$))[:,]?|{pill}:(?=\s|$))(?P<rest>.*)$",
         re.IGNORECASE | re.DOTALL,
     )
 

@@ -4,13 +4,13 @@ times, with a last edit that always holds the complete answer."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.formatting import message_content
-from bot.matrix_io import txn_id
+from bot.values import ReplyTarget, txn_id
 
 
 @dataclass
@@ -34,32 +34,6 @@ class Sender(Protocol):
     async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str: ...
 
 
-@dataclass(frozen=True)
-class ReplyTarget:
-    """Where an answer goes: a reply to `event_id`, inside `thread_root` if there is one."""
-
-    room_id: str
-    event_id: str
-    asker: str
-    thread_root: str | None = None
-
-    def relation(self) -> dict[str, Any]:
-        if self.thread_root:
-            return {
-                "rel_type": "m.thread",
-                "event_id": self.thread_root,
-                "is_falling_back": False,
-                "m.in_reply_to": {"event_id": self.event_id},
-            }
-        return {"m.in_reply_to": {"event_id": self.event_id}}
-
-    def reply(self, text: str, *, notice: bool = False) -> dict[str, Any]:
-        content = message_content(text, notice=notice)
-        content["m.relates_to"] = self.relation()
-        content["m.mentions"] = {"user_ids": [self.asker]}
-        return content
-
-
 def edit_content(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
     """An `m.replace` edit; clients that don't know edits show the `* ` fallback."""
     return {
@@ -80,7 +54,12 @@ class StreamingReply:
         target: ReplyTarget,
         throttle: EditThrottle,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        resumed: bool = False,
     ) -> None:
+        # `resumed`: an earlier run may have posted this reply with other words (the same
+        # transaction id then returns that old message), so the final edit always goes out.
+        self._resumed = resumed
         self._sender = sender
         self._target = target
         self._throttle = throttle
@@ -114,8 +93,10 @@ class StreamingReply:
                 self._target.room_id, self._target.reply(final_text, notice=notice), self._txn("answer")
             )
             self.shown = final_text
-        elif final_text != self.shown:
-            await self._edit(final_text, self._txn("final"))
+        elif final_text != self.shown or self._resumed:
+            # The text is part of the id: a resumed answer that came out differently is
+            # shown, while the same final text sent twice is stored once.
+            await self._edit(final_text, self._txn("final", _digest(final_text)))
         return self.event_id
 
     def _txn(self, *parts: str) -> str:
@@ -126,3 +107,7 @@ class StreamingReply:
         new = self._target.reply(text)
         await self._sender.send(self._target.room_id, edit_content(self.event_id, new), txn)
         self.shown = text
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

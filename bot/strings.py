@@ -4,6 +4,16 @@ from __future__ import annotations
 
 AI_UNAVAILABLE = "Sorry, the AI service is unavailable right now. Please try again in a little while."
 ANSWER_INTERRUPTED = "(The answer was cut short: the AI service stopped responding.)"
+ANSWER_AT_LENGTH_LIMIT = "(The answer stopped at the model's length limit.)"
+AI_REFUSED = "The AI service could not take that request: {reason}"
+MODEL_CANNOT_CHAT = (
+    "The model `{model}` cannot chat (it only makes embeddings, for example). "
+    "Choose another with `!model <name>`; `!models` lists them."
+)
+DELIVERY_FAILED = (
+    "Sorry, I could not post my answer to your message in time (the chat server kept failing). "
+    "Please ask again."
+)
 EMPTY_QUESTION = "Ask me something after the mention, for example: @{bot} what is Matrix?"
 MODEL_MISSING = (
     "Your model `{model}` is not available in Ollama any more. "
@@ -13,6 +23,7 @@ NO_VISION = "The model `{model}` cannot see images."
 NO_VISION_SUGGEST = " Switch to one that can with `!model {suggestion}`."
 NO_VISION_NONE = " None of the models in Ollama can see images."
 IMAGE_UNREADABLE = "Sorry, I could not download that image from the homeserver."
+IMAGE_TOO_LARGE = "That image is larger than {mb} MB, so I cannot look at it. Please send a smaller one."
 INPUT_CUT = "Your message was long, so I only read its first {limit:,} characters."
 DEFAULT_IMAGE_QUESTION = "Describe this image."
 
@@ -28,7 +39,7 @@ COMMANDS_HELP = (
     "- `!reset`: forget our conversation in this room\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
-UNKNOWN_COMMAND = "I don't know the command `{command}`. {help_hint}"
+UNKNOWN_COMMAND = "I don't know the command {command}. {help_hint}"
 HELP_HINT = "Say `!help` for the list."
 MODELS_HEADER = "Models in Ollama (yours is marked):"
 MODELS_LINE = "- `{name}`{vision}{current}"
@@ -38,7 +49,7 @@ MODELS_NONE = "Ollama has no models yet. An operator can add one with `ollama pu
 MODELS_CURRENT_MISSING = "\n\nYour current model `{model}` is not in Ollama any more."
 MODEL_USAGE = "Say which model, for example `!model llama3:latest`. `!models` lists them."
 MODEL_SET = "Done: I'll answer you with `{model}` from now on."
-MODEL_UNKNOWN = "Ollama has no model called `{model}`. `!models` lists the ones it has."
+MODEL_UNKNOWN = "Ollama has no model called {model}. `!models` lists the ones it has."
 RESET_DONE = "Done: I've forgotten our conversation in this room."
 RATE_LIMITED = (
     "You're asking faster than I can keep up with ({rate}). "

@@ -1,16 +1,23 @@
 """Reading typed settings from the environment (and an optional `.env` file).
 
-Each component builds its own frozen settings dataclass with these helpers, once,
-at start-up. A bad value raises `ConfigError` with a one-line explanation.
+Each component builds its own frozen settings dataclass with these helpers, once, at
+start-up. Every value is checked here (whole numbers and ranges, finite numbers, ports,
+URLs, rates, log levels); a bad one raises `ConfigError` with a one-line explanation
+that names the variable, and the component exits with it instead of a traceback.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from limits import parse
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class ConfigError(ValueError):
@@ -31,7 +38,9 @@ def get_str(env: Mapping[str, str], name: str, default: str) -> str:
     return value or default
 
 
-def get_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def get_int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -41,10 +50,18 @@ def get_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
-def get_float(env: Mapping[str, str], name: str, default: float) -> float:
+def get_port(env: Mapping[str, str], name: str, default: int) -> int:
+    return get_int(env, name, default, minimum=1, maximum=65535)
+
+
+def get_float(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -52,8 +69,12 @@ def get_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {value}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g}, got {value:g}")
     return value
 
 
@@ -70,6 +91,36 @@ def get_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def get_url(env: Mapping[str, str], name: str, default: str) -> str:
     value = get_str(env, name, default).rstrip("/")
-    if not value.startswith(("http://", "https://")):
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        raise ConfigError(f"{name} must be an http(s) URL with a valid port, got {value!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    del port
+    return value
+
+
+def get_rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate like `20/minute` (the `limits` library's notation)."""
+    value = get_str(env, name, default)
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like '20/minute', got {value!r}") from None
+    return value
+
+
+def get_log_level(env: Mapping[str, str], name: str, default: str) -> str:
+    level = get_str(env, name, default).upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
+
+
+def get_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = get_str(env, name, default).lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value

@@ -26,9 +26,31 @@ class ModelMissing(OllamaUnavailable):
         self.model = model
 
 
+class ModelCannotChat(OllamaUnavailable):
+    """Ollama has the model, but it cannot chat (an embedding-only model, say)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"model {model!r} cannot chat")
+        self.model = model
+
+
+class OllamaRefused(OllamaUnavailable):
+    """Ollama answered the request with a client error (HTTP 4xx) and its reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def translate_error(error: Exception, model: str) -> OllamaUnavailable:
-    if isinstance(error, ollama.ResponseError) and error.status_code == 404:
-        return ModelMissing(model)
+    if isinstance(error, ollama.ResponseError):
+        if error.status_code == 404:
+            return ModelMissing(model)
+        if error.status_code == 400 and "does not support" in str(error.error):
+            return ModelCannotChat(model)
+        if 400 <= error.status_code < 500:
+            log.warning("Ollama refused the request: %s", error.error)
+            return OllamaRefused(str(error.error)[:300])
     log.warning("Ollama call failed: %s: %s", type(error).__name__, error)
     return OllamaUnavailable(f"{type(error).__name__}: {error}")
 

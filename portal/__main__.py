@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aiohttp import web
@@ -13,13 +14,14 @@ from portal.config import PortalSettings
 
 
 def main() -> int:
+    os.umask(0o077)  # what the portal writes (uploads in progress, secrets) is its own
     env = load_environ()
     try:
         settings = PortalSettings.from_env(env)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    logs.configure(env, env.get("LOG_LEVEL", "INFO").upper())
+    logs.configure(env, settings.log_level)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from typing import Any
 
+import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from common.synapse_admin import SynapseError, UserInUse, login, register_user
+from common.synapse_admin import login, register_with_token
+from common.synapse_errors import RateLimited, SynapseError, UserInUse
 from portal.accounts import password_problem, username_problem
 from portal.keys import (
     HTTP,
@@ -23,9 +27,23 @@ from portal.keys import (
 )
 from portal.security import client_address
 
+log = logging.getLogger(__name__)
+
 DEVICE_NAME = "Web portal"
 WRONG_LOGIN = "Wrong username or password."
+NOT_FOR_THE_PORTAL = "This account is for running the server, not for the portal. Use a Matrix client."
+UNREACHABLE = "The homeserver is unreachable right now. Please try again in a moment."
 SESSION_USER = "sid"
+FLASH = "flash"
+PLATFORM_ROOMS = ("public", "gallery")
+# A path on this site: one slash, then printable ASCII without a backslash. Anything
+# else (`//host`, `/\\host`, a tab or newline a browser would drop) goes home instead.
+LOCAL_PATH = re.compile(r"^/(?![/\\])[!#-\[\]-~]*$")
+
+
+def safe_next(raw: object) -> str:
+    """Where to go after logging in: `raw` if it is a path on this site, else `/`."""
+    return raw if isinstance(raw, str) and LOCAL_PATH.match(raw) else "/"
 
 
 def _localpart(raw: str, server_name: str) -> str:
@@ -47,6 +65,13 @@ async def _start_session(request: web.Request, user_id: str, token: str, device_
     session[SESSION_USER] = stored.session_id
 
 
+async def take_flash(request: web.Request) -> str | None:
+    """A one-time note for the next page (what sign-up could not do, say)."""
+    session = await get_session(request)
+    note = session.pop(FLASH, None)
+    return note if isinstance(note, str) else None
+
+
 async def signup_form(request: web.Request) -> web.Response:
     return _render(request, "signup.html", form={}, errors={})
 
@@ -66,32 +91,59 @@ async def signup(request: web.Request) -> web.Response:
         errors["form"] = f"Too many sign-ups from your address. Try again in {wait} s."
     if errors:
         return _render(request, "signup.html", status=400, form={"username": username}, errors=errors)
-    forwarded = {"X-Forwarded-For": client_address(request)}
     try:
-        registration = await register_user(
+        registration = await register_with_token(
             request.app[HTTP],
             settings.synapse_portal_url,
-            settings.registration_secret(),
+            settings.registration_token(),
             username,
             password,
-            headers=forwarded,
+            device_name=DEVICE_NAME,
+            headers={"X-Forwarded-For": client_address(request)},
         )
     except UserInUse:
         errors["username"] = "That username is taken. Choose another."
+    except RateLimited:
+        errors["form"] = "The homeserver is getting many sign-ups right now. Try again in a minute."
     except SynapseError as error:
         errors["form"] = f"The homeserver refused the sign-up ({error.error or error.errcode})."
-    except OSError:
-        errors["form"] = "The homeserver is unreachable right now. Please try again in a moment."
+    except FileNotFoundError:
+        log.error("the portal has no registration token yet: run the bootstrap (`python -m stack bootstrap`)")
+        errors["form"] = "Sign-up is not ready on this server yet. Please try again in a minute."
+    except (OSError, aiohttp.ClientError, TimeoutError):
+        errors["form"] = UNREACHABLE
     if errors:
         return _render(request, "signup.html", status=400, form={"username": username}, errors=errors)
-    for room in ("public", "gallery"):
-        await request.app[MATRIX].join(registration.access_token, f"#{room}:{settings.server_name}")
+    missing = await _join_platform_rooms(request, registration.access_token)
     await _start_session(request, registration.user_id, registration.access_token, registration.device_id)
+    if missing:
+        session = await get_session(request)
+        session[FLASH] = (
+            f"Your account is ready, but you could not be added to {' and '.join(missing)} yet. "
+            "You can join them later from the chat's room directory or the gallery page."
+        )
     raise web.HTTPSeeOther("/")
 
 
+async def _join_platform_rooms(request: web.Request, token: str) -> list[str]:
+    """Join #public and #gallery; the aliases that could not be joined (missing, say)."""
+    server_name = request.app[SETTINGS].server_name
+    missing: list[str] = []
+    for room in PLATFORM_ROOMS:
+        alias = f"#{room}:{server_name}"
+        try:
+            await request.app[MATRIX].join(token, alias)
+        except (SynapseError, OSError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("a new account could not join %s: %s", alias, error)
+            missing.append(alias)
+    return missing
+
+
 async def login_form(request: web.Request) -> web.Response:
-    return _render(request, "login.html", form={}, errors={}, next=request.query.get("next", "/"))
+    note = "Your session ended. Log in again to go on." if request.query.get("expired") else None
+    return _render(
+        request, "login.html", form={}, errors={}, next=safe_next(request.query.get("next")), note=note
+    )
 
 
 async def login_view(request: web.Request) -> web.Response:
@@ -99,14 +151,14 @@ async def login_view(request: web.Request) -> web.Response:
     form = await request.post()
     username = _localpart(str(form.get("username", "")), settings.server_name)
     password = str(form.get("password", ""))
-    next_url = str(form.get("next", "/"))
-    if not next_url.startswith("/") or next_url.startswith("//"):
-        next_url = "/"
+    next_url = safe_next(form.get("next"))
     address = client_address(request)
     wait = request.app[LOGIN_ADDRESS_THROTTLE].retry_after(address) or request.app[
         LOGIN_ACCOUNT_THROTTLE
     ].retry_after(username)
     error = f"Too many login attempts. Try again in {wait} s." if wait else None
+    if error is None and username in {settings.admin_username, settings.bot_username}:
+        error = NOT_FOR_THE_PORTAL
     if error is None:
         try:
             result = await login(
@@ -117,13 +169,12 @@ async def login_view(request: web.Request) -> web.Response:
                 device_name=DEVICE_NAME,
                 headers={"X-Forwarded-For": address},
             )
-        except SynapseError as failure:
-            if failure.errcode == "M_LIMIT_EXCEEDED":
-                error = "Too many login attempts. Try again in a minute."
-            else:
-                error = WRONG_LOGIN  # the same words whether or not the account exists
-        except OSError:
-            error = "The homeserver is unreachable right now. Please try again in a moment."
+        except RateLimited:
+            error = "Too many login attempts. Try again in a minute."
+        except SynapseError:
+            error = WRONG_LOGIN  # the same words whether or not the account exists
+        except (OSError, aiohttp.ClientError, TimeoutError):
+            error = UNREACHABLE
     if error is not None:
         return _render(
             request,
@@ -140,7 +191,7 @@ async def login_view(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     user = current_user(request)
     if user is not None:
-        with contextlib.suppress(SynapseError, OSError):
+        with contextlib.suppress(SynapseError, OSError, aiohttp.ClientError, TimeoutError):
             await request.app[MATRIX].logout(user.access_token)  # ends that Matrix device
         await request.app[LOGINS].forget(user.session_id)
     session = await get_session(request)

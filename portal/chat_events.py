@@ -24,8 +24,10 @@ def short_name(user_id: str) -> str:
 
 def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str, Any]:
     """Body, sanitised HTML (if the sender gave any) and media of m.room.message content."""
-    msgtype = str(content.get("msgtype", "m.text"))
-    body = str(content.get("body", ""))
+    msgtype = content.get("msgtype")
+    msgtype = msgtype if isinstance(msgtype, str) else "m.text"
+    body = content.get("body")
+    body = body if isinstance(body, str) else ""
     if is_reply:
         body = strip_reply_fallback(body)
     view: dict[str, Any] = {"msgtype": msgtype, "body": body, "html": None, "media": None}
@@ -34,8 +36,8 @@ def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str
         view["html"] = sanitise(formatted)
     if msgtype in MEDIA_TYPES:
         info = content.get("info") if isinstance(content.get("info"), Mapping) else {}
-        full = media_path(str(content.get("url", "")))
-        thumb = media_path(str(info.get("thumbnail_url", ""))) if info else None
+        full = media_path(content.get("url"))
+        thumb = media_path(info.get("thumbnail_url")) if info else None
         if full is None:  # encrypted media (`file`) cannot be fetched by the portal
             view["media"] = {"kind": MEDIA_TYPES[msgtype], "url": None}
         else:
@@ -43,15 +45,22 @@ def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str
                 "kind": MEDIA_TYPES[msgtype],
                 "url": full,
                 "thumb": thumb or (f"{full}?thumb=1" if msgtype == "m.image" else None),
-                "width": info.get("w") if info else None,
-                "height": info.get("h") if info else None,
+                "width": _dimension(info.get("w")) if info else None,
+                "height": _dimension(info.get("h")) if info else None,
             }
     return view
 
 
+def _dimension(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000 else None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _relation(content: Mapping[str, Any]) -> Mapping[str, Any]:
-    relation = content.get("m.relates_to")
-    return relation if isinstance(relation, Mapping) else {}
+    return _mapping(content.get("m.relates_to"))
 
 
 def _bundled_edit(event: Event) -> Event | None:
@@ -65,19 +74,22 @@ def describe(event: Event, names: Mapping[str, str] | None = None) -> dict[str, 
     """The browser's view of one timeline event, or None for events the chat does not show."""
     names = names or {}
     kind = event.get("type")
-    sender = str(event.get("sender", ""))
+    sender, event_id, content = event.get("sender"), event.get("event_id"), event.get("content")
+    if not isinstance(sender, str) or not isinstance(event_id, str) or not isinstance(content, Mapping):
+        return None
+    unsigned = _mapping(event.get("unsigned"))
+    timestamp = event.get("origin_server_ts")
+    txn = unsigned.get("transaction_id")
     base = {
-        "id": event.get("event_id"),
+        "id": event_id,
         "sender": sender,
         "sender_name": names.get(sender) or short_name(sender),
-        "ts": event.get("origin_server_ts"),
-        "txn": (event.get("unsigned") or {}).get("transaction_id"),
+        "ts": timestamp if isinstance(timestamp, int) else 0,
+        "txn": txn if isinstance(txn, str) else None,
     }
-    content = event.get("content")
-    if not isinstance(content, Mapping):
-        return None
     if kind == "m.room.redaction":
-        return {**base, "type": "redaction", "target": event.get("redacts") or content.get("redacts")}
+        target = event.get("redacts") or content.get("redacts")
+        return {**base, "type": "redaction", "target": target} if isinstance(target, str) else None
     if kind == "m.room.encrypted":
         return {**base, "type": "encrypted"}
     if kind == "m.room.member":
@@ -91,13 +103,18 @@ def describe(event: Event, names: Mapping[str, str] | None = None) -> dict[str, 
         new = content.get("m.new_content")
         if not isinstance(new, Mapping):
             return None
-        return {**base, "type": "edit", "target": relation.get("event_id"), **message_view(new)}
-    in_reply_to = relation.get("m.in_reply_to")
-    reply_to = in_reply_to.get("event_id") if isinstance(in_reply_to, Mapping) else None
+        target = relation.get("event_id")
+        return (
+            {**base, "type": "edit", "target": target, **message_view(new)}
+            if isinstance(target, str)
+            else None
+        )
+    in_reply_to = _mapping(relation.get("m.in_reply_to")).get("event_id")
+    reply_to = in_reply_to if isinstance(in_reply_to, str) else None
     view = message_view(content, is_reply=reply_to is not None)
     edit = _bundled_edit(event)
     if edit is not None and edit.get("sender") == sender:
-        new = edit["content"].get("m.new_content")
+        new = _mapping(edit.get("content")).get("m.new_content")
         if isinstance(new, Mapping):
             view = message_view(new)
     return {**base, "type": "message", "reply_to": reply_to, "edited": edit is not None, **view}
@@ -105,13 +122,16 @@ def describe(event: Event, names: Mapping[str, str] | None = None) -> dict[str, 
 
 def _membership(base: dict[str, Any], event: Event, content: Mapping[str, Any]) -> dict[str, Any] | None:
     membership = content.get("membership")
-    prev = ((event.get("unsigned") or {}).get("prev_content") or {}).get("membership")
+    prev = _mapping(_mapping(event.get("unsigned")).get("prev_content")).get("membership")
     if membership == prev:  # a display-name or avatar change
         return None
-    who = str(event.get("state_key", ""))
-    name = str(content.get("displayname") or who)
+    who = event.get("state_key")
+    if not isinstance(who, str):
+        return None
+    displayname = content.get("displayname")
+    name = displayname if isinstance(displayname, str) and displayname else who
     words = {"join": "joined", "leave": "left", "invite": "was invited", "ban": "was banned"}
-    if membership not in words:
+    if not isinstance(membership, str) or membership not in words:
         return None
     if membership == "leave" and who != base["sender"]:
         words["leave"] = "was removed"

@@ -30,8 +30,21 @@ class RoomState:
     last_ts: int = 0
 
 
+def _rooms(section: object) -> list[tuple[str, JsonDict]]:
+    """The (room id, data) pairs of one part of a sync's `rooms`."""
+    return [(k, _mapping(v)) for k, v in _mapping(section).items() if isinstance(k, str)]
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _mapping(value: object) -> JsonDict:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _state_events(section: JsonDict | None) -> list[JsonDict]:
-    events = (section or {}).get("events")
+    events = _mapping(section).get("events")
     return [e for e in events if isinstance(e, Mapping)] if isinstance(events, list) else []
 
 
@@ -52,14 +65,14 @@ class RoomList:
             if event.get("type") == "m.direct" and isinstance(event.get("content"), Mapping):
                 self._set_direct(event["content"])
                 changed.update(self.rooms)
-        rooms = sync.get("rooms") or {}
-        for room_id, data in (rooms.get("join") or {}).items():
+        rooms = _mapping(sync.get("rooms"))
+        for room_id, data in _rooms(rooms.get("join")):
             changed.add(room_id)
             self._apply_joined(self.rooms.setdefault(room_id, RoomState(room_id)), data)
-        for room_id, data in (rooms.get("invite") or {}).items():
+        for room_id, data in _rooms(rooms.get("invite")):
             changed.add(room_id)
             self._apply_invite(self.rooms.setdefault(room_id, RoomState(room_id)), data)
-        for room_id in rooms.get("leave") or {}:
+        for room_id, _ in _rooms(rooms.get("leave")):
             if self.rooms.pop(room_id, None) is not None:
                 gone.add(room_id)
             self.typing.pop(room_id, None)
@@ -76,35 +89,37 @@ class RoomList:
 
     def _apply_joined(self, room: RoomState, data: JsonDict) -> None:
         room.membership = "join"
-        summary = data.get("summary") or {}
+        summary = _mapping(data.get("summary"))
         if isinstance(summary.get("m.heroes"), list):
             room.heroes = [str(h) for h in summary["m.heroes"]]
         timeline = _state_events(data.get("timeline"))
         for event in [*_state_events(data.get("state")), *timeline]:
             self._apply_state(room, event)
         for event in timeline:
-            room.last_ts = max(room.last_ts, int(event.get("origin_server_ts") or 0))
-        counts = data.get("unread_notifications") or {}
-        room.unread = int(counts.get("notification_count") or 0)
-        room.highlights = int(counts.get("highlight_count") or 0)
+            timestamp = event.get("origin_server_ts")
+            room.last_ts = max(room.last_ts, timestamp if isinstance(timestamp, int) else 0)
+        counts = _mapping(data.get("unread_notifications"))
+        room.unread = _count(counts.get("notification_count"))
+        room.highlights = _count(counts.get("highlight_count"))
         for event in _state_events(data.get("ephemeral")):
             if event.get("type") == "m.typing":
-                ids = (event.get("content") or {}).get("user_ids") or []
-                self.typing[room.room_id] = [str(i) for i in ids if i != self.me]
+                ids = _mapping(event.get("content")).get("user_ids")
+                ids = ids if isinstance(ids, list) else []
+                self.typing[room.room_id] = [i for i in ids if isinstance(i, str) and i != self.me]
 
     def _apply_invite(self, room: RoomState, data: JsonDict) -> None:
         room.membership = "invite"
         for event in _state_events(data.get("invite_state")):
             self._apply_state(room, event)
-            content = event.get("content") or {}
+            content = _mapping(event.get("content"))
             if event.get("type") == "m.room.member" and event.get("state_key") == self.me:
                 room.inviter = str(event.get("sender", ""))
                 room.invited_direct = bool(content.get("is_direct"))
 
     def _apply_state(self, room: RoomState, event: JsonDict) -> None:
-        if "state_key" not in event:
+        if not isinstance(event.get("state_key"), str):
             return
-        kind, content = event.get("type"), event.get("content") or {}
+        kind, content = event.get("type"), _mapping(event.get("content"))
         if kind == "m.room.name":
             room.name = str(content.get("name") or "") or None
         elif kind == "m.room.canonical_alias":
@@ -115,7 +130,7 @@ class RoomList:
             room.join_rule = str(content.get("join_rule") or "") or None
         elif kind == "m.room.member":
             user_id = str(event.get("state_key"))
-            if content.get("membership") in {"join", "invite"}:
+            if content.get("membership") in ("join", "invite"):
                 room.members[user_id] = str(content.get("displayname") or user_id)
             else:
                 room.members.pop(user_id, None)

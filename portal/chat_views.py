@@ -15,8 +15,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from common.matrix_html import formatted_if_needed
+from common.matrix_ids import is_event_id, is_room_alias, is_room_id, is_user_id
 from common.ollama_catalogue import OllamaUnavailable
-from common.synapse_admin import SynapseError
+from common.synapse_errors import SynapseError
 from portal import chat_strings as strings
 from portal.chat_events import describe
 from portal.direct_chats import direct_chat_with, remember_direct_chat
@@ -91,7 +92,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 def _room_id(request: web.Request) -> str:
     room_id = request.match_info["room_id"]
-    if not room_id.startswith("!") or len(room_id) > 255:
+    if not is_room_id(room_id):
         raise Refused(strings.NOT_A_ROOM_ID, 404)
     return room_id
 
@@ -103,7 +104,8 @@ async def chat_page(request: web.Request) -> dict[str, Any]:
 
 
 async def ai_chat(request: web.Request) -> web.Response:
-    """The AI chat: the direct chat with the assistant, created on first use."""
+    """The AI chat: the direct chat with the assistant, created on first use (a POST: it
+    may create a room)."""
     user = require_user(request)
     room_id = await direct_chat_with(request.app[MATRIX], user, request.app[SETTINGS].bot_user_id)
     raise web.HTTPSeeOther(f"/chat#room={room_id}")
@@ -169,8 +171,9 @@ async def set_typing(request: web.Request, user: PortalUser) -> dict[str, Any]:
 async def mark_read(request: web.Request, user: PortalUser) -> dict[str, Any]:
     room_id = _room_id(request)
     event_id = (await _json_body(request)).get("event_id")
-    if not isinstance(event_id, str) or not event_id.startswith("$"):
+    if not is_event_id(event_id):
         raise Refused(strings.NOT_AN_EVENT_ID)
+    assert isinstance(event_id, str)
     await request.app[MATRIX].read_receipt(user.access_token, room_id, event_id)
     return {}
 
@@ -181,10 +184,12 @@ async def join_room(request: web.Request, user: PortalUser) -> dict[str, Any]:
     remembered as one, as Element does)."""
     body = await _json_body(request)
     room, direct_with = body.get("room"), body.get("direct_with")
-    if not isinstance(room, str) or room[:1] not in {"!", "#"}:
+    if not (is_room_id(room) or is_room_alias(room)):
         raise Refused(strings.CHOOSE_A_ROOM)
+    assert isinstance(room, str)
     room_id = await request.app[MATRIX].join(user.access_token, room)
-    if isinstance(direct_with, str) and direct_with.startswith("@"):
+    if is_user_id(direct_with):
+        assert isinstance(direct_with, str)
         await remember_direct_chat(request.app[MATRIX], user, direct_with, room_id)
     return {"room_id": room_id}
 
@@ -208,17 +213,26 @@ async def start_direct_chat(request: web.Request, user: PortalUser) -> dict[str,
 @json_api
 async def directory(request: web.Request, user: PortalUser) -> dict[str, Any]:
     rooms = await request.app[MATRIX].public_rooms(user.access_token, DIRECTORY_LIMIT)
+    return {"rooms": [entry for room in rooms if (entry := directory_entry(room)) is not None]}
+
+
+def directory_entry(room: dict[str, Any]) -> dict[str, Any] | None:
+    """One room of the public directory, with every field of the type the page expects."""
+    room_id = room.get("room_id")
+    if not is_room_id(room_id):
+        return None
+
+    def text(key: str) -> str | None:
+        value = room.get(key)
+        return value if isinstance(value, str) and value else None
+
+    members = room.get("num_joined_members")
     return {
-        "rooms": [
-            {
-                "id": room.get("room_id"),
-                "name": room.get("name") or room.get("canonical_alias") or room.get("room_id"),
-                "alias": room.get("canonical_alias"),
-                "topic": room.get("topic"),
-                "members": room.get("num_joined_members", 0),
-            }
-            for room in rooms
-        ]
+        "id": room_id,
+        "name": text("name") or text("canonical_alias") or room_id,
+        "alias": text("canonical_alias"),
+        "topic": text("topic"),
+        "members": members if isinstance(members, int) and not isinstance(members, bool) else 0,
     }
 
 

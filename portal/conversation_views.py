@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from appdb.models import ConversationMessage
+from common.matrix_ids import is_room_id
 from portal.direct_chats import direct_chat_with
 from portal.keys import DB_ENGINE, MATRIX, SETTINGS, require_user
 
@@ -50,6 +51,8 @@ async def conversations_page(request: web.Request) -> dict[str, Any]:
 async def conversation_page(request: web.Request) -> dict[str, Any]:
     user = require_user(request)
     room_id = request.match_info["room_id"]
+    if not is_room_id(room_id):
+        raise web.HTTPNotFound(text="You have no conversation with the assistant there.")
     query = (
         select(ConversationMessage.role, ConversationMessage.content, ConversationMessage.created_at)
         .where(ConversationMessage.user_id == user.user_id, ConversationMessage.room_id == room_id)

@@ -1,6 +1,7 @@
 """The media gallery: everything posted to #gallery (from here or from any Matrix
-client), uploads that are streamed, checked by content and shared as the user, media
-served through the portal, and deletion of one's own posts."""
+client), uploads that are streamed, checked by content in a worker process and shared as
+the user, media served through the portal, and deletion of one's own posts. A person who
+is not in #gallery (an account made in Element, say) is offered to join it."""
 
 from __future__ import annotations
 
@@ -9,106 +10,154 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiofiles
-import aiofiles.os
+import aiohttp
 import aiohttp_jinja2
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
-from common.synapse_admin import SynapseError
-from portal.keys import MATRIX, SETTINGS, require_user
+from common.matrix_ids import is_event_id, is_media_id, is_server_name
+from common.synapse_errors import Forbidden, NotFound, SynapseError
+from portal.gallery_items import gallery_item
+from portal.keys import MATRIX, MEDIA_SLOTS, SETTINGS, require_user
 from portal.logins import PortalUser
-from portal.media_checks import CheckedImage, UploadRefused, check_upload
-from portal.mxc import media_path
+from portal.media_checks import CheckedImage, UploadRefused
+from portal.media_worker import MEDIA_CHECKER
+from portal.security import MULTIPART
+from portal.upload_counts import UPLOAD_COUNTS, UploadCounts
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
+MAX_FETCHES_PER_PAGE = 10
 CHUNK = 256 * 1024
-MEDIA_TYPES = {"m.image", "m.video"}
+WRITE_TIMEOUT_S = 30.0  # a client that reads nothing for this long is cut off
+READ_TIMEOUT_S = 60.0  # an upload that sends nothing for this long is dropped
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"}
+# Only messages with a `url` (media), so pages hold posts and the paging token is exact.
+MEDIA_FILTER = '{"types":["m.room.message"],"contains_url":true,"lazy_load_members":true}'
+UPLOADS_FOLDER = web.AppKey("uploads_folder", Path)
+
+
+class _NoGallery(Exception):
+    """The person cannot see #gallery: it does not exist, or they are not in it."""
+
+    def __init__(self, exists: bool) -> None:
+        super().__init__("no gallery")
+        self.exists = exists
+
+
+def _gallery_alias(request: web.Request) -> str:
+    return f"#gallery:{request.app[SETTINGS].server_name}"
 
 
 async def _gallery_room(request: web.Request, user: PortalUser) -> str:
-    alias = f"#gallery:{request.app[SETTINGS].server_name}"
-    return await request.app[MATRIX].resolve_alias(user.access_token, alias)
+    try:
+        return await request.app[MATRIX].resolve_alias(user.access_token, _gallery_alias(request))
+    except NotFound:
+        raise _NoGallery(exists=False) from None
 
 
-def _item(event: dict[str, Any], viewer: str) -> dict[str, Any] | None:
-    content = event.get("content", {})
-    if event.get("type") != "m.room.message" or content.get("msgtype") not in MEDIA_TYPES:
-        return None
-    full = media_path(str(content.get("url", "")))
-    if full is None:
-        return None
-    info = content.get("info") or {}
-    thumb = media_path(str(info.get("thumbnail_url", ""))) or (full + "?thumb=1")
-    return {
-        "event_id": event["event_id"],
-        "kind": "video" if content["msgtype"] == "m.video" else "image",
-        "title": str(content.get("body", "")),
-        "full": full,
-        "thumb": thumb if content["msgtype"] == "m.image" or info.get("thumbnail_url") else None,
-        "sender": event.get("sender", ""),
-        "date": datetime.fromtimestamp(event.get("origin_server_ts", 0) / 1000, UTC),
-        "mine": event.get("sender") == viewer,
-    }
+def _no_gallery_page(request: web.Request, missing: _NoGallery) -> web.Response:
+    context = {"alias": _gallery_alias(request), "exists": missing.exists}
+    return aiohttp_jinja2.render_template(
+        "gallery_join.html", request, context, status=200 if missing.exists else 404
+    )
 
 
-@aiohttp_jinja2.template("gallery.html")
-async def gallery_page(request: web.Request) -> dict[str, Any]:
+async def gallery_page(request: web.Request) -> web.Response:
     user = require_user(request)
-    room_id = await _gallery_room(request, user)
+    try:
+        room_id = await _gallery_room(request, user)
+        items, older = await _page_of_posts(request, user, room_id, request.query.get("from"))
+    except _NoGallery as missing:
+        return _no_gallery_page(request, missing)
+    context = {"items": items, "next": older, "max_mb": request.app[SETTINGS].max_upload_mb}
+    return aiohttp_jinja2.render_template("gallery.html", request, context)
+
+
+async def _page_of_posts(
+    request: web.Request, user: PortalUser, room_id: str, start: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to PAGE_SIZE posts, newest first, and the token for the older ones. Each fetch
+    asks for no more events than the page still needs, so the token points right after
+    the last post shown and paging never skips one."""
     items: list[dict[str, Any]] = []
-    start = request.query.get("from")
-    end = start
-    # Read pages of the room until a page of the grid is full (other events are skipped).
-    for _ in range(10):
-        page = await request.app[MATRIX].messages(user.access_token, room_id, end, PAGE_SIZE * 2)
-        items += [item for event in page.get("chunk", []) if (item := _item(event, user.user_id))]
+    token = start
+    more = False
+    for _ in range(MAX_FETCHES_PER_PAGE):
+        try:
+            page = await request.app[MATRIX].messages(
+                user.access_token, room_id, token, PAGE_SIZE - len(items), MEDIA_FILTER
+            )
+        except Forbidden:
+            raise _NoGallery(exists=True) from None
+        chunk = page.get("chunk")
+        events = chunk if isinstance(chunk, list) else []
+        items += [item for event in events if (item := gallery_item(event, user.user_id))]
         end = page.get("end")
-        if len(items) >= PAGE_SIZE or not end or not page.get("chunk"):
+        token = end if isinstance(end, str) else None
+        more = bool(events) and token is not None
+        if len(items) >= PAGE_SIZE or not more:
             break
-    return {
-        "items": items[:PAGE_SIZE],
-        "next": end if len(items) >= PAGE_SIZE else None,
-        "max_mb": request.app[SETTINGS].max_upload_mb,
-    }
+    return items, token if more else None
 
 
-@aiohttp_jinja2.template("viewer.html")
-async def viewer(request: web.Request) -> dict[str, Any]:
+async def join_gallery(request: web.Request) -> web.Response:
+    user = require_user(request)
+    await request.app[MATRIX].join(user.access_token, _gallery_alias(request))
+    raise web.HTTPSeeOther("/gallery")
+
+
+async def viewer(request: web.Request) -> web.Response:
     """One post, full size: the image, or the video with its controls."""
     user = require_user(request)
-    room_id = await _gallery_room(request, user)
+    event_id = request.match_info["event_id"]
+    if not is_event_id(event_id):
+        raise web.HTTPNotFound(text="There is no such post.")
     try:
-        event = await request.app[MATRIX].event(user.access_token, room_id, request.match_info["event_id"])
-    except SynapseError:
-        raise web.HTTPNotFound(text="No such post.") from None
-    item = _item(event, user.user_id)
+        room_id = await _gallery_room(request, user)
+        event = await request.app[MATRIX].event(user.access_token, room_id, event_id)
+    except _NoGallery as missing:
+        return _no_gallery_page(request, missing)
+    except (NotFound, Forbidden):
+        raise web.HTTPNotFound(text="There is no such post.") from None
+    item = gallery_item(event, user.user_id)
     if item is None:
         raise web.HTTPNotFound(text="That post has no image or video (it may have been deleted).")
-    return {"item": item}
+    return aiohttp_jinja2.render_template("viewer.html", request, {"item": item})
 
 
 async def _receive(part: BodyPartReader, folder: Path, limit: int) -> tuple[Path, int]:
-    """Stream one uploaded file to disk, never whole in memory; refuse past `limit` bytes."""
+    """Stream one uploaded file to disk, never whole in memory; refuse past `limit` bytes.
+    However the upload ends (refused, aborted, the connection dropped), nothing is left."""
     fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
     os.close(fd)
+    path = Path(name)
     size = 0
-    async with aiofiles.open(name, "wb") as out:
-        while chunk := await part.read_chunk(CHUNK):
-            size += len(chunk)
-            if size > limit:
-                await aiofiles.os.remove(name)
-                raise UploadRefused(f"The file is larger than the {limit // 1024 // 1024} MB limit.")
-            await out.write(chunk)
-    return Path(name), size
+    try:
+        async with aiofiles.open(path, "wb") as out:
+            while chunk := await asyncio.wait_for(part.read_chunk(CHUNK), READ_TIMEOUT_S):
+                size += len(chunk)
+                if size > limit:
+                    raise UploadRefused(f"The file is larger than the {limit // 1024 // 1024} MB limit.")
+                await out.write(chunk)
+    except BaseException:
+        _remove_all(path)
+        raise
+    return path, size
+
+
+def _remove_all(path: Path) -> None:
+    """The upload and what its check wrote beside it."""
+    for leftover in (path, path.with_name(path.name + ".full"), path.with_name(path.name + ".thumb")):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -118,45 +167,44 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 
 
 async def _share(request: web.Request, user: PortalUser, path: Path, size: int, filename: str) -> str:
-    checked = await asyncio.to_thread(check_upload, path)  # Pillow work stays off the event loop
+    checked = await request.app[MEDIA_CHECKER].check(path)
     matrix = request.app[MATRIX]
     token = user.access_token
     room_id = await _gallery_room(request, user)
     if isinstance(checked, CheckedImage):
-        url = await matrix.upload(token, checked.data, checked.mimetype, filename, len(checked.data))
+        full_size = checked.path.stat().st_size
+        url = await matrix.upload(token, _file_chunks(checked.path), checked.mimetype, filename, full_size)
+        thumb_bytes = checked.thumbnail_path.read_bytes()
         thumb = await matrix.upload(
-            token, checked.thumbnail, checked.thumbnail_mimetype, f"thumb-{filename}", len(checked.thumbnail)
+            token, thumb_bytes, checked.thumbnail_mimetype, f"thumb-{filename}", len(thumb_bytes)
         )
-        content: dict[str, Any] = {
-            "msgtype": "m.image",
-            "body": filename,
-            "url": url,
-            "info": {
-                "mimetype": checked.mimetype,
-                "size": len(checked.data),
-                "w": checked.width,
-                "h": checked.height,
-                "thumbnail_url": thumb,
-                "thumbnail_info": {
-                    "mimetype": checked.thumbnail_mimetype,
-                    "size": len(checked.thumbnail),
-                    "w": checked.thumbnail_width,
-                    "h": checked.thumbnail_height,
-                },
+        info: dict[str, Any] = {
+            "mimetype": checked.mimetype,
+            "size": full_size,
+            "w": checked.width,
+            "h": checked.height,
+            "thumbnail_url": thumb,
+            "thumbnail_info": {
+                "mimetype": checked.thumbnail_mimetype,
+                "size": len(thumb_bytes),
+                "w": checked.thumbnail_width,
+                "h": checked.thumbnail_height,
             },
         }
+        content: dict[str, Any] = {"msgtype": "m.image", "body": filename, "url": url, "info": info}
     else:
         url = await matrix.upload(token, _file_chunks(path), checked.mimetype, filename, size)  # streamed
-        info: dict[str, Any] = {"mimetype": checked.mimetype, "size": size}
+        info = {"mimetype": checked.mimetype, "size": size}
         if checked.width and checked.height:
             info.update(w=checked.width, h=checked.height)
-        if checked.thumbnail:
+        if checked.thumbnail_path is not None:
+            thumb_bytes = checked.thumbnail_path.read_bytes()
             info["thumbnail_url"] = await matrix.upload(
-                token, checked.thumbnail, "image/jpeg", f"thumb-{filename}.jpg", len(checked.thumbnail)
+                token, thumb_bytes, "image/jpeg", f"thumb-{filename}.jpg", len(thumb_bytes)
             )
             info["thumbnail_info"] = {
                 "mimetype": "image/jpeg",
-                "size": len(checked.thumbnail),
+                "size": len(thumb_bytes),
                 "w": checked.thumbnail_width,
                 "h": checked.thumbnail_height,
             }
@@ -172,47 +220,78 @@ def _safe_name(raw: str | None) -> str:
 async def upload(request: web.Request) -> web.StreamResponse:
     user = require_user(request)
     settings = request.app[SETTINGS]
-    folder = settings.data_dir / "uploads-tmp"
-    folder.mkdir(parents=True, exist_ok=True)
+    counts: UploadCounts = request.app[UPLOAD_COUNTS]
     limit = settings.max_upload_mb * 1024 * 1024
+    allowance = settings.max_uploads_per_day - await counts.today(user.user_id)
     results: list[dict[str, str]] = []
-    reader = await request.multipart()
+    reader: MultipartReader = request.get(MULTIPART) or await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or part.name != "files" or not part.filename:
             continue
         filename = _safe_name(part.filename)
+        if len(results) >= settings.max_files_per_upload or allowance <= 0:
+            results.append({"file": filename, "ok": "", "message": _cap_message(settings, allowance)})
+            break  # the rest of the body is not read
         path: Path | None = None
         try:
-            path, size = await _receive(part, folder, limit)
+            path, size = await _receive(part, request.app[UPLOADS_FOLDER], limit)
             await _share(request, user, path, size, filename)
+            await counts.record(user.user_id)
+            allowance -= 1
             results.append({"file": filename, "ok": "yes", "message": "Shared in #gallery."})
         except UploadRefused as refusal:
             results.append({"file": filename, "ok": "", "message": str(refusal)})
             if path is None:
                 break  # the rest of an oversized body is not read
-        except (SynapseError, OSError) as error:
+        except _NoGallery:
+            results.append({"file": filename, "ok": "", "message": "Join the gallery first, then share."})
+            break
+        except (SynapseError, OSError, aiohttp.ClientError) as error:
             log.warning("upload of %s failed: %s", filename, error)
             results.append(
                 {"file": filename, "ok": "", "message": "The homeserver could not store it; try again."}
             )
         finally:
             if path is not None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-    status = 200 if results and all(r["ok"] for r in results) else 400
+                _remove_all(path)
+    if not results:
+        results.append({"file": "", "ok": "", "message": "Choose at least one file to share."})
+    status = 200 if all(r["ok"] for r in results) else 400
     if "application/json" in request.headers.get("Accept", ""):
         return web.json_response({"results": results}, status=status)
     return aiohttp_jinja2.render_template("upload_result.html", request, {"results": results}, status=status)
 
 
+def _cap_message(settings: Any, allowance: int) -> str:
+    if allowance <= 0:
+        limit = settings.max_uploads_per_day
+        return f"You have shared {limit} files today, the daily limit. Try again tomorrow."
+    return f"At most {settings.max_files_per_upload} files can be shared at once; this one was not."
+
+
 async def media(request: web.Request) -> web.StreamResponse:
-    """Media from Synapse (which needs authentication), with a safe type and disposition."""
+    """Media from Synapse (which needs authentication), with a safe type and disposition.
+    At most a few downloads per person at a time; a client that stops reading is cut off."""
     user = require_user(request)
     server, media_id = request.match_info["server"], request.match_info["media_id"]
+    if not is_server_name(server) or not is_media_id(media_id):
+        raise web.HTTPNotFound(text="There is no such picture or video.")
+    slots = request.app[MEDIA_SLOTS]
+    if not slots.try_take(user.user_id):
+        raise web.HTTPTooManyRequests(text="You have many downloads running; wait for them to finish.")
+    try:
+        return await _relay_media(request, user, server, media_id)
+    finally:
+        slots.give_back(user.user_id)
+
+
+async def _relay_media(
+    request: web.Request, user: PortalUser, server: str, media_id: str
+) -> web.StreamResponse:
     thumbnail = request.query.get("thumb") == "1"
     async with request.app[MATRIX].media_request(user.access_token, server, media_id, thumbnail) as upstream:
         if upstream.status != 200:
-            raise web.HTTPNotFound(text="No such media.")
+            raise web.HTTPNotFound(text="There is no such picture or video.")
         content_type = upstream.content_type
         inline = content_type in INLINE_TYPES
         response = web.StreamResponse(
@@ -227,22 +306,46 @@ async def media(request: web.Request) -> web.StreamResponse:
         if upstream.content_length is not None:
             response.content_length = upstream.content_length
         await response.prepare(request)
-        async for chunk in upstream.content.iter_chunked(CHUNK):
-            await response.write(chunk)
-        await response.write_eof()
+        try:
+            async for chunk in upstream.content.iter_chunked(CHUNK):
+                await asyncio.wait_for(response.write(chunk), WRITE_TIMEOUT_S)
+            await response.write_eof()
+        except (TimeoutError, ConnectionError, aiohttp.ClientError) as error:
+            log.info("media download for %s ended early: %r", user.user_id, error)
+            if request.transport is not None:
+                request.transport.close()
         return response
 
 
 async def delete(request: web.Request) -> web.Response:
     user = require_user(request)
     event_id = request.match_info["event_id"]
-    room_id = await _gallery_room(request, user)
+    if not is_event_id(event_id):
+        raise web.HTTPNotFound(text="There is no such post.")
+    try:
+        room_id = await _gallery_room(request, user)
+    except _NoGallery as missing:
+        return _no_gallery_page(request, missing)
     matrix = request.app[MATRIX]
     try:
         event = await matrix.event(user.access_token, room_id, event_id)
-    except SynapseError:
-        raise web.HTTPNotFound(text="No such post.") from None
+    except (NotFound, Forbidden):
+        raise web.HTTPNotFound(text="There is no such post.") from None
     if event.get("sender") != user.user_id:
         raise web.HTTPForbidden(text="You can only delete your own posts.")
     await matrix.redact(user.access_token, room_id, event_id, uuid.uuid4().hex)
     raise web.HTTPSeeOther("/gallery")
+
+
+async def upload_folder(app: web.Application) -> AsyncIterator[None]:
+    """A private folder for uploads in progress; what a crash left there is removed."""
+    folder = app[SETTINGS].data_dir / "portal" / "uploads-tmp"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    started = time.time()
+    for leftover in folder.iterdir():
+        if leftover.stat().st_mtime < started:
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    app[UPLOADS_FOLDER] = folder
+    app[UPLOAD_COUNTS] = UploadCounts(app)
+    yield

@@ -1,16 +1,26 @@
-"""`GET /healthz`: the portal is up (200), with the state of what it depends on."""
+"""`GET /healthz` (liveness: the portal answers, with the state of what it depends on)
+and `GET /readyz` (readiness: 200 only once the rooms exist and the bot has joined them
+and synced, 503 before). Both answer from a result a few seconds old at most, computed
+by one check at a time, so anonymous callers cannot multiply outbound requests."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import text
 
+from appdb.heartbeats import HeartbeatStore
+from common.matrix_ids import segment
 from portal.keys import DB_ENGINE, HTTP, SETTINGS
+
+CHECK_TTL_S = 5.0
+BOT_HEARTBEAT_MAX_AGE_S = 90.0
+PLATFORM_ROOMS = ("public", "gallery")
 
 
 async def _check_http(session: aiohttp.ClientSession, url: str, timeout: float) -> dict[str, Any]:
@@ -46,10 +56,60 @@ async def dependency_status(app: web.Application) -> dict[str, dict[str, Any]]:
     return {"homeserver": homeserver, "ollama": ollama, "database": database}
 
 
+async def readiness(app: web.Application) -> dict[str, Any]:
+    """Ready: the homeserver answers, the platform rooms exist, and the bot says it has
+    joined them and synced (its heartbeat in the app database, recent)."""
+    settings = app[SETTINGS]
+    session = app[HTTP]
+    rooms: dict[str, bool] = {}
+    for name in PLATFORM_ROOMS:
+        alias = f"#{name}:{settings.server_name}"
+        url = f"{settings.homeserver_url}/_matrix/client/v3/directory/room/{segment(alias)}"
+        rooms[alias] = bool((await _check_http(session, url, settings.check_timeout))["ok"])
+    try:
+        beat = await HeartbeatStore(app[DB_ENGINE]).read("bot")
+    except Exception:
+        beat = None
+    bot_ready = beat is not None and beat.ready and beat.fresh(BOT_HEARTBEAT_MAX_AGE_S)
+    return {"ready": all(rooms.values()) and bot_ready, "rooms": rooms, "bot": bot_ready}
+
+
+class CachedCheck:
+    """A check's result, reused for `CHECK_TTL_S`; concurrent callers share one run."""
+
+    def __init__(self, check: Callable[[web.Application], Awaitable[dict[str, Any]]]) -> None:
+        self._check = check
+        self._result: dict[str, Any] | None = None
+        self._at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def get(self, app: web.Application) -> dict[str, Any]:
+        async with self._lock:
+            if self._result is None or time.monotonic() - self._at >= CHECK_TTL_S:
+                self._result = await self._check(app)
+                self._at = time.monotonic()
+            return self._result
+
+
+HEALTH_CHECK = web.AppKey("health_check", CachedCheck)
+READY_CHECK = web.AppKey("ready_check", CachedCheck)
+
+
+def install(app: web.Application) -> None:
+    app[HEALTH_CHECK] = CachedCheck(dependency_status)
+    app[READY_CHECK] = CachedCheck(readiness)
+    app[OLLAMA_STATUS] = OllamaStatus()
+
+
 async def healthz(request: web.Request) -> web.Response:
-    checks = await dependency_status(request.app)
+    checks = await request.app[HEALTH_CHECK].get(request.app)
     status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
     return web.json_response({"status": status, "checks": checks})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    state = await request.app[READY_CHECK].get(request.app)
+    return web.json_response(state, status=200 if state["ready"] else 503)
 
 
 OLLAMA_STATUS_TTL_S = 10.0

@@ -10,11 +10,12 @@ from appdb.user_settings import UserSettingsStore
 from common.ollama_catalogue import ModelCatalogue
 from portal.config import PortalSettings
 from portal.logins import LoginStore, PortalUser
-from portal.matrix import UserMatrix
-from portal.throttle import Throttle
+from portal.matrix import Pools, UserMatrix
+from portal.throttle import PerUserSlots, Throttle
 
 SETTINGS = web.AppKey("settings", PortalSettings)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+HTTP = web.AppKey("http", aiohttp.ClientSession)  # short calls: health, sign-up, login
+POOLS = web.AppKey("pools", Pools)
 DB_ENGINE = web.AppKey("db_engine", AsyncEngine)
 LOGINS = web.AppKey("logins", LoginStore)
 USER_SETTINGS = web.AppKey("user_settings", UserSettingsStore)
@@ -23,6 +24,7 @@ CATALOGUE = web.AppKey("catalogue", ModelCatalogue)
 SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)
 LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
 LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)
+MEDIA_SLOTS = web.AppKey("media_slots", PerUserSlots)  # media downloads in flight, per person
 
 # Per request: the logged-in user (absent for visitors).
 USER = web.RequestKey("portal_user", PortalUser)

@@ -1,56 +1,82 @@
-"""The portal's calls to Synapse on behalf of a logged-in user."""
+"""The portal's calls to Synapse on behalf of a logged-in user.
+
+Every id that goes into a path is one URL segment (`common.matrix_ids.segment`: no `/`,
+no `..`), so nothing a person puts in a post can make a viewer's browser reach another
+endpoint with the viewer's token. Three connection pools keep kinds of work apart: short
+API calls (with a timeout), media downloads and long-polling syncs, so a flood of one
+kind (a person opening a hundred downloads) cannot starve the others."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from common.synapse_admin import SynapseError
+from common.matrix_ids import segment
+from common.synapse_errors import NotFound, SynapseError, answer_json
+
+API_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=30)
 
 
-async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
-    """Synapse's JSON answer, or a SynapseError; a proxy's HTML error page (a 502 while
-    Synapse restarts, say) counts as an error with its status, not as a crash."""
-    try:
-        body = await response.json(content_type=None)
-    except ValueError:
-        body = None
-    if response.status >= 400 or not isinstance(body, dict):
-        details = body if isinstance(body, dict) else {}
-        status = response.status if response.status >= 400 else 502
-        raise SynapseError(status, str(details.get("errcode", "M_UNKNOWN")), str(details.get("error", "")))
-    return body
+@dataclass(frozen=True)
+class Pools:
+    api: aiohttp.ClientSession
+    media: aiohttp.ClientSession
+    sync: aiohttp.ClientSession
+
+    @classmethod
+    def open(cls) -> Pools:
+        return cls(
+            api=aiohttp.ClientSession(timeout=API_TIMEOUT, connector=aiohttp.TCPConnector(limit=100)),
+            media=aiohttp.ClientSession(timeout=MEDIA_TIMEOUT, connector=aiohttp.TCPConnector(limit=200)),
+            sync=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)),
+        )
+
+    async def close(self) -> None:
+        for session in (self.api, self.media, self.sync):
+            await session.close()
 
 
 class UserMatrix:
-    def __init__(self, session: aiohttp.ClientSession, homeserver_url: str) -> None:
-        self._http = session
+    def __init__(self, pools: Pools, homeserver_url: str) -> None:
+        self._pools = pools
         self._homeserver = homeserver_url
         self._base = f"{homeserver_url}/_matrix/client/v3"
 
     async def _call(
-        self, method: str, path: str, token: str, json: Any = None, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        token: str,
+        json: Any = None,
+        timeout: float | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> dict[str, Any]:
         options: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}, "json": json}
-        if timeout is not None:  # otherwise the session's own timeout applies
+        if timeout is not None:  # otherwise the pool's own timeout applies
             options["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        async with self._http.request(method, f"{self._base}{path}", **options) as response:
-            return await _answer(response)
+        async with (session or self._pools.api).request(method, f"{self._base}{path}", **options) as response:
+            return await answer_json(response)
 
     async def join(self, token: str, room: str) -> str:
-        return str((await self._call("POST", f"/join/{quote(room)}", token, {}))["room_id"])
+        return str((await self._call("POST", f"/join/{segment(room)}", token, {}))["room_id"])
 
     async def logout(self, token: str) -> None:
         await self._call("POST", "/logout", token, {})
 
+    async def whoami(self, token: str) -> str:
+        return str((await self._call("GET", "/account/whoami", token))["user_id"])
+
     async def room_name(self, token: str, room_id: str) -> str | None:
         try:
-            state = await self._call("GET", f"/rooms/{quote(room_id)}/state/m.room.name", token)
+            state = await self._call("GET", f"/rooms/{segment(room_id)}/state/m.room.name", token)
         except SynapseError:
             return None
-        return str(state.get("name") or "") or None
+        name = state.get("name")
+        return name if isinstance(name, str) and name else None
 
     async def create_direct_chat(self, token: str, invitee: str) -> str:
         created = await self._call(
@@ -63,85 +89,91 @@ class UserMatrix:
 
     async def direct_rooms(self, token: str, user_id: str) -> dict[str, list[str]]:
         try:
-            data = await self._call("GET", f"/user/{quote(user_id)}/account_data/m.direct", token)
+            data = await self._call("GET", f"/user/{segment(user_id)}/account_data/m.direct", token)
         except SynapseError:
             return {}
-        return {k: list(v) for k, v in data.items() if isinstance(v, list)}
+        return {k: [r for r in v if isinstance(r, str)] for k, v in data.items() if isinstance(v, list)}
 
     async def set_direct_rooms(self, token: str, user_id: str, rooms: dict[str, list[str]]) -> None:
-        await self._call("PUT", f"/user/{quote(user_id)}/account_data/m.direct", token, rooms)
+        await self._call("PUT", f"/user/{segment(user_id)}/account_data/m.direct", token, rooms)
 
     async def _exists(self, path: str, token: str) -> bool:
         try:
             await self._call("GET", path, token)
-        except SynapseError as error:
-            if error.status == 404:
-                return False
-            raise
+        except NotFound:
+            return False
         return True
 
     async def is_encrypted(self, token: str, room_id: str) -> bool:
-        return await self._exists(f"/rooms/{quote(room_id)}/state/m.room.encryption", token)
+        return await self._exists(f"/rooms/{segment(room_id)}/state/m.room.encryption", token)
 
     async def set_typing(self, token: str, room_id: str, user_id: str, typing: bool) -> None:
         body = {"typing": typing, "timeout": 10_000} if typing else {"typing": False}
-        await self._call("PUT", f"/rooms/{quote(room_id)}/typing/{quote(user_id)}", token, body)
+        await self._call("PUT", f"/rooms/{segment(room_id)}/typing/{segment(user_id)}", token, body)
 
     async def joined_rooms(self, token: str) -> list[str]:
-        return [str(r) for r in (await self._call("GET", "/joined_rooms", token)).get("joined_rooms", [])]
+        rooms = (await self._call("GET", "/joined_rooms", token)).get("joined_rooms", [])
+        return [r for r in rooms if isinstance(r, str)] if isinstance(rooms, list) else []
 
     async def resolve_alias(self, token: str, alias: str) -> str:
-        return str((await self._call("GET", f"/directory/room/{quote(alias)}", token))["room_id"])
+        return str((await self._call("GET", f"/directory/room/{segment(alias)}", token))["room_id"])
 
     async def send(self, token: str, room_id: str, content: dict[str, Any], txn: str) -> str:
-        path = f"/rooms/{quote(room_id)}/send/m.room.message/{quote(txn)}"
+        path = f"/rooms/{segment(room_id)}/send/m.room.message/{segment(txn)}"
         return str((await self._call("PUT", path, token, content))["event_id"])
 
     async def redact(self, token: str, room_id: str, event_id: str, txn: str) -> None:
-        await self._call("PUT", f"/rooms/{quote(room_id)}/redact/{quote(event_id)}/{quote(txn)}", token, {})
+        path = f"/rooms/{segment(room_id)}/redact/{segment(event_id)}/{segment(txn)}"
+        await self._call("PUT", path, token, {})
 
     async def event(self, token: str, room_id: str, event_id: str) -> dict[str, Any]:
-        return await self._call("GET", f"/rooms/{quote(room_id)}/event/{quote(event_id)}", token)
+        return await self._call("GET", f"/rooms/{segment(room_id)}/event/{segment(event_id)}", token)
 
     async def messages(
         self, token: str, room_id: str, start: str | None, limit: int, filter_json: str | None = None
     ) -> dict[str, Any]:
-        query = f"?dir=b&limit={limit}" + (f"&from={quote(start)}" if start else "")
-        query += f"&filter={quote(filter_json)}" if filter_json else ""
-        return await self._call("GET", f"/rooms/{quote(room_id)}/messages{query}", token)
+        query = f"?dir=b&limit={limit}" + (f"&from={quote(start, safe='')}" if start else "")
+        query += f"&filter={quote(filter_json, safe='')}" if filter_json else ""
+        return await self._call("GET", f"/rooms/{segment(room_id)}/messages{query}", token)
 
     async def sync(
         self, token: str, since: str | None, timeout_ms: int, filter_json: str, request_timeout: float
     ) -> dict[str, Any]:
-        query = f"?timeout={timeout_ms}&filter={quote(filter_json)}"
-        query += f"&since={quote(since)}" if since else ""
-        return await self._call("GET", f"/sync{query}", token, timeout=request_timeout)
+        query = f"?timeout={timeout_ms}&filter={quote(filter_json, safe='')}"
+        query += f"&since={quote(since, safe='')}" if since else ""
+        return await self._call(
+            "GET", f"/sync{query}", token, timeout=request_timeout, session=self._pools.sync
+        )
 
     async def read_receipt(self, token: str, room_id: str, event_id: str) -> None:
-        path = f"/rooms/{quote(room_id)}/receipt/m.read/{quote(event_id)}"
+        path = f"/rooms/{segment(room_id)}/receipt/m.read/{segment(event_id)}"
         await self._call("POST", path, token, {})
 
     async def public_rooms(self, token: str, limit: int) -> list[dict[str, Any]]:
         answer = await self._call("GET", f"/publicRooms?limit={limit}", token)
-        return [room for room in answer.get("chunk", []) if isinstance(room, dict)]
+        chunk = answer.get("chunk", [])
+        return [room for room in chunk if isinstance(room, dict)] if isinstance(chunk, list) else []
 
     async def profile_exists(self, token: str, user_id: str) -> bool:
-        return await self._exists(f"/profile/{quote(user_id)}", token)
+        return await self._exists(f"/profile/{segment(user_id)}", token)
 
     async def upload(self, token: str, body: Any, content_type: str, filename: str, size: int) -> str:
         """Upload to Synapse's media repository; `body` may be bytes or an open file (streamed)."""
-        url = f"{self._homeserver}/_matrix/media/v3/upload?filename={quote(filename)}"
+        url = f"{self._homeserver}/_matrix/media/v3/upload?filename={quote(filename, safe='')}"
         headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": content_type,
             "Content-Length": str(size),
         }
-        async with self._http.post(url, data=body, headers=headers) as response:
-            return str((await _answer(response))["content_uri"])
+        async with self._pools.media.post(url, data=body, headers=headers) as response:
+            return str((await answer_json(response))["content_uri"])
 
     def media_request(self, token: str, server: str, media_id: str, thumbnail: bool) -> Any:
-        """A streaming GET of authenticated media (use as `async with`)."""
+        """A streaming GET of authenticated media (use as `async with`). The caller has
+        checked `server` and `media_id` against their grammar."""
         kind = "thumbnail" if thumbnail else "download"
         query = "?width=400&height=400&method=scale" if thumbnail else ""
-        url = f"{self._homeserver}/_matrix/client/v1/media/{kind}/{quote(server)}/{quote(media_id)}{query}"
-        return self._http.get(url, headers={"Authorization": f"Bearer {token}"})
+        url = (
+            f"{self._homeserver}/_matrix/client/v1/media/{kind}/{segment(server)}/{segment(media_id)}{query}"
+        )
+        return self._pools.media.get(url, headers={"Authorization": f"Bearer {token}"})

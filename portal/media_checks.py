@@ -1,11 +1,17 @@
-"""What an upload really is, decided by its content: images are opened by Pillow under
-decompression-bomb limits and re-encoded (EXIF, GPS above all, dropped; orientation
-applied to the pixels); videos must be MP4 or WebM by their magic bytes (PyAV then reads their size and first
-frame for a thumbnail). Anything else is refused with a reason."""
+"""What an upload really is, decided by its content, within explicit limits. This code
+runs in a separate worker process (`portal.media_worker`), never in the portal's own.
+
+- Images are opened by Pillow; their declared size is checked before any pixel is
+  decoded (at most `MAX_IMAGE_PIXELS`, never Pillow's twice-as-large bomb threshold),
+  then decoded once, turned upright in place (EXIF orientation), and re-encoded without
+  metadata (EXIF, GPS above all, is gone). The image and its thumbnail go to files.
+- Videos must be MP4 or WebM by their magic bytes and by the container PyAV finds, with
+  an allowed codec and size; the first frame becomes a thumbnail.
+Anything else is refused with a reason (`UploadRefused`)."""
 
 from __future__ import annotations
 
-import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,21 +19,18 @@ import av
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_PIXELS = 40_000_000  # about 7000 x 5700; larger images are refused
+MAX_VIDEO_PIXELS = 8192 * 4320
 THUMBNAIL_SIZE = (400, 400)
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 MP4_BRANDS = {
-    b"isom",
-    b"iso2",
-    b"iso4",
-    b"iso5",
-    b"iso6",
-    b"mp41",
-    b"mp42",
-    b"avc1",
-    b"M4V ",
-    b"dash",
-    b"mmp4",
-}
+    b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"mmp4",
+}  # fmt: skip
+VIDEO_CONTAINERS = {"video/mp4": "mov,mp4,m4a,3gp,3g2,mj2", "video/webm": "matroska,webm"}
+VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
+
+# Pillow's own guard, as a second line: a warning is an error, and its limit is ours.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 class UploadRefused(ValueError):
@@ -36,11 +39,11 @@ class UploadRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedImage:
-    data: bytes
+    path: Path  # the re-encoded image
     mimetype: str
     width: int
     height: int
-    thumbnail: bytes
+    thumbnail_path: Path
     thumbnail_mimetype: str
     thumbnail_width: int
     thumbnail_height: int
@@ -51,7 +54,7 @@ class CheckedVideo:
     mimetype: str
     width: int | None = None
     height: int | None = None
-    thumbnail: bytes | None = None
+    thumbnail_path: Path | None = None
     thumbnail_width: int = 0
     thumbnail_height: int = 0
 
@@ -65,77 +68,106 @@ def sniff_video(head: bytes) -> str | None:
     return None
 
 
-def describe_video(path: Path, mimetype: str) -> CheckedVideo:
-    """Dimensions and a JPEG thumbnail of the first frame, when PyAV can decode the video.
-    A video it cannot decode is still accepted (its magic bytes were right), without them."""
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            frame = next(container.decode(stream))
-            width, height = stream.codec_context.width, stream.codec_context.height
-            still = frame.to_image()
-    except (av.FFmpegError, IndexError, StopIteration, ValueError, OSError):
-        return CheckedVideo(mimetype)
-    still.thumbnail(THUMBNAIL_SIZE)
-    return CheckedVideo(mimetype, width, height, _encode(still, "JPEG"), still.width, still.height)
-
-
-def check_image(path: Path) -> CheckedImage:
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(path) as probe:
-            kind = probe.format or ""
-            probe.verify()
-        if kind not in IMAGE_FORMATS:
-            raise UploadRefused(f"{kind or 'This'} images are not accepted; use JPEG, PNG, GIF or WebP.")
-        with Image.open(path) as original:
-            image = ImageOps.exif_transpose(original)  # keep the orientation, in the pixels
-            image.load()
-    except Image.DecompressionBombError:
-        raise UploadRefused("That image is too large in pixels to be safe to open.") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise UploadRefused(f"That file is not a readable image ({error.__class__.__name__}).") from None
-    data = _encode(image, kind)
-    thumb = image.copy()
-    thumb.thumbnail(THUMBNAIL_SIZE)
-    thumb_kind = "PNG" if kind in {"PNG", "GIF"} else "JPEG"
-    return CheckedImage(
-        data=data,
-        mimetype=IMAGE_FORMATS[kind],
-        width=image.width,
-        height=image.height,
-        thumbnail=_encode(thumb, thumb_kind),
-        thumbnail_mimetype=IMAGE_FORMATS[thumb_kind],
-        thumbnail_width=thumb.width,
-        thumbnail_height=thumb.height,
-    )
-
-
-def _encode(image: Image.Image, kind: str) -> bytes:
-    """Re-encode without metadata: no EXIF, no GPS, no trailing bytes of any kind."""
-    out = io.BytesIO()
-    if kind == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
-    elif kind == "GIF":
-        image.save(out, "GIF")
-    elif kind == "WEBP":
-        image.save(out, "WEBP", quality=90)
-    else:
-        image.save(out, "PNG", optimize=True)
-    return out.getvalue()
-
-
 def check_upload(path: Path) -> CheckedImage | CheckedVideo:
+    """Check the file at `path`; what it produces is written beside it."""
     with open(path, "rb") as handle:
         head = handle.read(64)
     if not head:
         raise UploadRefused("The file is empty.")
     video = sniff_video(head)
     if video:
-        return describe_video(path, video)
+        return check_video(path, video)
     if (
         head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"))
         or head[8:12] == b"WEBP"
     ):
         return check_image(path)
     raise UploadRefused("Only images (JPEG, PNG, GIF, WebP) and videos (MP4, WebM) can be shared.")
+
+
+def check_image(path: Path) -> CheckedImage:
+    try:
+        with Image.open(path) as image:
+            kind = image.format or ""
+            if kind not in IMAGE_FORMATS:
+                raise UploadRefused(f"{kind or 'This'} images are not accepted; use JPEG, PNG, GIF or WebP.")
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise UploadRefused(_too_many_pixels(width, height))
+            if kind == "JPEG":
+                image.draft("RGB", image.size)  # decode straight to RGB, no second copy
+            image.load()
+            upright = ImageOps.exif_transpose(image, in_place=True) or image
+            full_path = path.with_name(path.name + ".full")
+            _save(upright, kind, full_path)
+            full_size = upright.size
+            upright.thumbnail(THUMBNAIL_SIZE)  # in place: the big image is not kept twice
+            thumb_kind = "PNG" if kind in {"PNG", "GIF"} else "JPEG"
+            thumb_path = path.with_name(path.name + ".thumb")
+            _save(upright, thumb_kind, thumb_path)
+    except UploadRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRefused("That image is too large in pixels to be safe to open.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
+        raise UploadRefused(f"That file is not a readable image ({error.__class__.__name__}).") from None
+    return CheckedImage(
+        path=full_path,
+        mimetype=IMAGE_FORMATS[kind],
+        width=full_size[0],
+        height=full_size[1],
+        thumbnail_path=thumb_path,
+        thumbnail_mimetype=IMAGE_FORMATS[thumb_kind],
+        thumbnail_width=upright.width,
+        thumbnail_height=upright.height,
+    )
+
+
+def check_video(path: Path, mimetype: str) -> CheckedVideo:
+    """Container, codec and size checked before any frame is decoded; then the first frame
+    becomes a JPEG thumbnail. A video whose first frame does not decode is still accepted
+    (its container and codec were right), without a thumbnail."""
+    try:
+        container = av.open(str(path), options={"probesize": "5000000", "analyzeduration": "5000000"})
+    except (av.FFmpegError, OSError, ValueError) as error:
+        raise UploadRefused(f"That file is not a readable video ({error.__class__.__name__}).") from None
+    with container:
+        if container.format.name != VIDEO_CONTAINERS[mimetype]:
+            raise UploadRefused("Only MP4 and WebM videos can be shared.")
+        if not container.streams.video:
+            raise UploadRefused("That file has no video in it.")
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if codec not in VIDEO_CODECS:
+            raise UploadRefused(f"Videos encoded with {codec} are not accepted; use H.264, VP8, VP9 or AV1.")
+        if width * height > MAX_VIDEO_PIXELS:
+            raise UploadRefused(_too_many_pixels(width, height))
+        try:
+            frame = next(container.decode(stream))
+            still = frame.to_image()
+        except (av.FFmpegError, StopIteration, ValueError, OSError, MemoryError):
+            return CheckedVideo(mimetype, width or None, height or None)
+    still.thumbnail(THUMBNAIL_SIZE)
+    thumb_path = path.with_name(path.name + ".thumb")
+    _save(still, "JPEG", thumb_path)
+    return CheckedVideo(mimetype, width, height, thumb_path, still.width, still.height)
+
+
+def _too_many_pixels(width: int, height: int) -> str:
+    return (
+        f"That picture is {width} × {height} pixels; the limit is {MAX_IMAGE_PIXELS // 1_000_000} megapixels."
+    )
+
+
+def _save(image: Image.Image, kind: str, target: Path) -> None:
+    """Re-encode without metadata: no EXIF, no GPS, no trailing bytes of any kind."""
+    if kind == "JPEG":
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        rgb.save(target, "JPEG", quality=90, optimize=True)
+    elif kind == "GIF":
+        image.save(target, "GIF")
+    elif kind == "WEBP":
+        image.save(target, "WEBP", quality=90)
+    else:
+        image.save(target, "PNG", optimize=True)

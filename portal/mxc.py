@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from common.matrix_ids import parse_mxc
 
-def media_path(mxc: str) -> str | None:
-    """`mxc://server/id` → `/media/server/id`, or None for anything else."""
-    if not mxc.startswith("mxc://"):
-        return None
-    server, _, media_id = mxc[6:].partition("/")
-    return f"/media/{server}/{media_id}" if server and media_id and "/" not in media_id else None
+
+def media_path(mxc: object) -> str | None:
+    """`mxc://server/id` → `/media/server/id`, or None unless both parts are well formed."""
+    parsed = parse_mxc(mxc)
+    return f"/media/{parsed[0]}/{parsed[1]}" if parsed else None

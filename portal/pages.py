@@ -7,10 +7,15 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from portal.auth_views import take_flash
 from portal.keys import SETTINGS
 
 
 @aiohttp_jinja2.template("home.html")
 async def home(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
-    return {"homeserver_url": settings.public_homeserver_url, "bot_user_id": settings.bot_user_id}
+    return {
+        "homeserver_url": settings.public_homeserver_url,
+        "bot_user_id": settings.bot_user_id,
+        "flash": await take_flash(request),
+    }

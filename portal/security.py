@@ -1,5 +1,5 @@
-"""Request security: response headers, the client's address, and CSRF protection
-(a per-session token in every form, plus an Origin check on every POST)."""
+"""Request security: body limits, response headers, the client's address, and CSRF
+protection (a per-session token in every form, plus an Origin check on every POST)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,43 @@ import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session, get_session
 
-from portal.keys import SETTINGS
+from portal.keys import SETTINGS, USER
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# Every body but an upload's is a small form or JSON call; aiohttp refuses larger ones
+# while reading (`client_max_size`), and a declared larger one is refused unread.
+FORM_BODY_LIMIT = 64 * 1024
+UPLOAD_PATHS = frozenset({"/gallery/upload"})
+CSRF_PART_LIMIT = 1024
+# The upload form's multipart reader, once its first part (the CSRF token) was read here.
+MULTIPART = web.RequestKey("checked_multipart", MultipartReader)
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
     "object-src 'none'"
 )
+HSTS = "max-age=31536000"
+
+
+def upload_body_limit(request: web.Request) -> int:
+    settings = request.app[SETTINGS]
+    return settings.max_files_per_upload * (settings.max_upload_mb + 1) * 1024 * 1024
+
+
+@web.middleware
+async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a body larger than its route takes before reading any of it."""
+    if request.body_exists:
+        limit = upload_body_limit(request) if request.path in UPLOAD_PATHS else FORM_BODY_LIMIT
+        if (request.content_length or 0) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or 0)
+    return await handler(request)
 
 
 @web.middleware
@@ -35,19 +58,36 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
+    if is_https(request):
+        response.headers["Strict-Transport-Security"] = HSTS
+    if request.get(USER) is not None:  # a logged-in person's pages stay out of every cache
+        response.headers["Cache-Control"] = "no-store"
     if isinstance(response, web.HTTPException):
         raise response
     return response
 
 
+def is_https(request: web.Request) -> bool:
+    """Served over HTTPS: directly, or behind a trusted proxy that says so."""
+    if request.secure:
+        return True
+    remote = request.remote or ""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    return forwarded == "https" and request.app[SETTINGS].is_trusted_proxy(remote)
+
+
 def client_address(request: web.Request) -> str:
-    """The browser's address; behind a trusted reverse proxy, from X-Forwarded-For."""
+    """The browser's address: behind trusted reverse proxies, the last address in
+    X-Forwarded-For that is not one of them (so a client cannot choose its own)."""
+    settings = request.app[SETTINGS]
     remote = request.remote or "unknown"
-    if remote in request.app[SETTINGS].trusted_proxies:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return remote
+    if not settings.is_trusted_proxy(remote):
+        return remote
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not settings.is_trusted_proxy(hop):
+            return hop
+    return hops[0] if hops else remote
 
 
 def csrf_token(session: Session) -> str:
@@ -66,6 +106,29 @@ def _same_origin(request: web.Request) -> bool:
     return parts.netloc == request.host
 
 
+async def _sent_token(request: web.Request) -> str | None:
+    """The token the request carries: a header (scripts), a form field, or the first part
+    of a multipart form (the upload form, which puts its token before the files)."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is not None:
+        return sent
+    if request.content_type == "application/x-www-form-urlencoded":
+        return str((await request.post()).get(CSRF_FIELD, ""))
+    if request.content_type == "multipart/form-data":
+        reader = await request.multipart()
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
+            return None
+        data = b""
+        while not part.at_eof() and len(data) <= CSRF_PART_LIMIT:
+            data += await part.read_chunk(CSRF_PART_LIMIT)
+        if not part.at_eof():  # no token is this long: never buffer what follows
+            return None
+        request[MULTIPART] = reader
+        return data.decode(errors="replace").strip()
+    return None
+
+
 @web.middleware
 async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in {"GET", "HEAD", "OPTIONS"}:
@@ -74,9 +137,7 @@ async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPForbidden(text="This form was sent from another site, so it was refused.")
     session = await get_session(request)
     expected = session.get(CSRF_FIELD)
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.content_type == "application/x-www-form-urlencoded":
-        sent = str((await request.post()).get(CSRF_FIELD, ""))
+    sent = await _sent_token(request)
     if not expected or not sent or not secrets.compare_digest(str(expected), sent):
         raise web.HTTPForbidden(
             text="Your session expired or the form is stale. Reload the page and try again."

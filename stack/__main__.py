@@ -1,4 +1,4 @@
-"""`python -m stack run|render|bootstrap`: the commands behind `make run`."""
+"""`python -m stack run|render|bootstrap|wait-ready`: the commands behind `make run`."""
 
 from __future__ import annotations
 
@@ -13,50 +13,41 @@ import aiohttp
 from common import logs
 from common.env import ConfigError, load_environ
 from stack.bootstrap import bootstrap
+from stack.readiness import wait_until_ready
 from stack.settings import REPO_ROOT, StackSettings
-from stack.supervisor import run_processes
+from stack.supervisor import Program, run_programs
 from stack.synapse_config import render
-
-
-def _ready_banner(settings: StackSettings) -> str:
-    return "\n".join(
-        [
-            "",
-            "The platform is up.",
-            f"  Homeserver:  {settings.public_baseurl.rstrip('/')}  (server name {settings.server_name})",
-            f"  Portal:      http://localhost:{settings.portal_port}/",
-            f"  AI model:    {settings.ollama_model} at {settings.ollama_base_url}",
-            "  Matrix client: open Element (or any client), choose 'Sign in' with homeserver",
-            f"  {settings.public_baseurl.rstrip('/')} and an account made in the portal; then say",
-            f"  '@{settings.bot_username} hello' in #public:{settings.server_name}.",
-            "  Stop everything with Ctrl-C.",
-            "",
-        ]
-    )
 
 
 async def _bootstrap(settings: StackSettings) -> None:
     async with aiohttp.ClientSession() as session:
         await bootstrap(settings, session)
-    print(_ready_banner(settings), flush=True)
 
 
-def _run(settings: StackSettings) -> int:
+def _programs(settings: StackSettings) -> list[Program]:
     config_path = render(settings)
     python = shlex.quote(sys.executable)
-    env = dict(os.environ, DATA_DIR=str(settings.data_dir), PYTHONUNBUFFERED="1")
-    processes = {
-        "synapse": f"exec {python} -m synapse.app.homeserver -c {shlex.quote(str(config_path))}",
+    return [
+        Program("synapse", f"{python} -m synapse.app.homeserver -c {shlex.quote(str(config_path))}", 10),
         # The bot starts once Synapse answers and the accounts and rooms exist.
-        "bot": f"{python} -m stack bootstrap && exec {python} -m bot",
-        "portal": f"exec {python} -m portal",
-    }
-    return run_processes(processes, env=env, cwd=str(REPO_ROOT))
+        Program("bot", f"/bin/sh -c '{python} -m stack bootstrap && exec {python} -m bot'", 20),
+        Program("portal", f"{python} -m portal", 20),
+        # Prints the banner once the platform is ready, then is done.
+        Program("ready", f"{python} -m stack wait-ready", 30, restart=False, start_seconds=0),
+    ]
+
+
+def _run(settings: StackSettings) -> None:
+    env = dict(os.environ, DATA_DIR=str(settings.data_dir), PYTHONUNBUFFERED="1")
+    os.chdir(REPO_ROOT)
+    print("Starting Synapse, the bot and the portal; the banner says when all is ready.", flush=True)
+    run_programs(_programs(settings), settings.data_dir / "run", env)
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # DATA_DIR and everything in it is private to this user
     parser = argparse.ArgumentParser(prog="python -m stack")
-    parser.add_argument("command", choices=["run", "render", "bootstrap"])
+    parser.add_argument("command", choices=["run", "render", "bootstrap", "wait-ready"])
     args = parser.parse_args(argv)
     env = load_environ()
     try:
@@ -65,13 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     logs.configure(env, settings.log_level)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)
     if args.command == "render":
         print(render(settings))
-        return 0
-    if args.command == "bootstrap":
+    elif args.command == "bootstrap":
         asyncio.run(_bootstrap(settings))
-        return 0
-    return _run(settings)
+    elif args.command == "wait-ready":
+        asyncio.run(wait_until_ready(settings))
+    else:
+        _run(settings)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """First-start provisioning: wait for Synapse, make sure the admin and bot accounts
-exist, lift the bot's rate limit, and create `#public` and `#gallery`.
+exist, lift the bot's rate limit, create `#public` and `#gallery`, and give the portal
+the registration token it signs people up with.
 
-Every step is idempotent, so it runs on every start.
+Every step is idempotent, so it runs on every start. It reaches Synapse at
+`HOMESERVER_URL` (the `synapse` service on the compose path).
 """
 
 from __future__ import annotations
@@ -9,19 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 
 from common import secrets as app_secrets
+from common.matrix_ids import segment
 from common.synapse_admin import (
-    SynapseError,
     UserInUse,
+    ensure_registration_token,
     login,
     override_ratelimit,
     register_user,
     wait_until_up,
 )
+from common.synapse_errors import NotFound, answer_json
 from stack.settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,7 @@ async def _client_api(
     async with session.request(
         method, url, json=json, headers={"Authorization": f"Bearer {token}"}
     ) as response:
-        body = await response.json(content_type=None)
-        if response.status >= 400:
-            raise SynapseError(response.status, body.get("errcode", "M_UNKNOWN"), body.get("error", ""))
-        return body if isinstance(body, dict) else {}
+        return await answer_json(response)
 
 
 async def _ensure_room(
@@ -73,11 +73,9 @@ async def _ensure_room(
     base = f"{settings.homeserver_url}/_matrix/client/v3"
     alias = f"#{alias_name}:{settings.server_name}"
     try:
-        found = await _client_api(session, "GET", f"{base}/directory/room/{quote(alias)}", token)
+        found = await _client_api(session, "GET", f"{base}/directory/room/{segment(alias)}", token)
         room_id = str(found["room_id"])
-    except SynapseError as error:
-        if error.errcode != "M_NOT_FOUND":
-            raise
+    except NotFound:
         name, topic = PUBLIC_ROOMS[alias_name]
         created = await _client_api(
             session,
@@ -97,12 +95,13 @@ async def _ensure_room(
         log.info("created %s (%s)", alias, room_id)
     # Keep it listed in the room directory even if someone unlisted it by accident.
     await _client_api(
-        session, "PUT", f"{base}/directory/list/room/{quote(room_id)}", token, {"visibility": "public"}
+        session, "PUT", f"{base}/directory/list/room/{segment(room_id)}", token, {"visibility": "public"}
     )
     return room_id
 
 
 async def bootstrap(settings: StackSettings, session: aiohttp.ClientSession) -> BootstrapResult:
+    log.info("waiting for the homeserver at %s", settings.homeserver_url)
     await wait_until_up(session, settings.homeserver_url)
     admin_password = app_secrets.ensure_secret(settings.data_dir, app_secrets.ADMIN_PASSWORD)
     bot_password = app_secrets.ensure_secret(settings.data_dir, app_secrets.BOT_PASSWORD)
@@ -122,4 +121,7 @@ async def bootstrap(settings: StackSettings, session: aiohttp.ClientSession) -> 
         name: await _ensure_room(session, settings, admin.access_token, name, bot_user_id)
         for name in PUBLIC_ROOMS
     }
+    portal_token = app_secrets.ensure_secret(settings.data_dir, app_secrets.PORTAL_REGISTRATION_TOKEN, 24)
+    await ensure_registration_token(session, settings.homeserver_url, admin.access_token, portal_token)
+    log.info("provisioned: accounts, rooms and the portal's registration token")
     return BootstrapResult(admin.access_token, bot_user_id, room_ids)

@@ -1,4 +1,4 @@
-"""Launcher settings, read once from the environment."""
+"""Launcher settings, read once from the environment and checked there."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.env import ConfigError, get_bool, get_int, get_str, get_url
+from common.env import ConfigError, get_bool, get_int, get_log_level, get_port, get_str, get_url
+from common.shared_settings import SharedSettings, checked_database_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +21,9 @@ class StackSettings:
     synapse_bind_address: str
     synapse_portal_bind_address: str
     synapse_database_url: str
+    synapse_x_forwarded: bool
     public_baseurl: str
+    homeserver_url: str  # how the bootstrap reaches Synapse (a service name on compose)
     portal_port: int
     ollama_base_url: str
     ollama_model: str
@@ -40,45 +43,39 @@ class StackSettings:
         return self.synapse_dir / "homeserver.yaml"
 
     @property
-    def homeserver_url(self) -> str:
-        return f"http://127.0.0.1:{self.synapse_port}"
-
-    @property
     def bot_user_id(self) -> str:
         return f"@{self.bot_username}:{self.server_name}"
 
+    @property
+    def portal_url(self) -> str:
+        return f"http://127.0.0.1:{self.portal_port}"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> StackSettings:
-        synapse_port = get_int(env, "SYNAPSE_PORT", 8008, minimum=1)
-        synapse_portal_port = get_int(env, "SYNAPSE_PORTAL_PORT", synapse_port + 1, minimum=1)
-        portal_port = get_int(env, "PORTAL_PORT", 8080, minimum=1)
+        shared = SharedSettings.from_env(env)
+        synapse_port = shared.synapse_port
+        synapse_portal_port = get_port(env, "SYNAPSE_PORTAL_PORT", min(synapse_port + 1, 65535))
+        portal_port = get_port(env, "PORTAL_PORT", 8080)
         if len({synapse_port, synapse_portal_port, portal_port}) < 3:
             raise ConfigError("SYNAPSE_PORT, SYNAPSE_PORTAL_PORT and PORTAL_PORT must all differ")
-        log_level = _log_level(env, "LOG_LEVEL", "INFO")
-        synapse_log_level = _log_level(env, "SYNAPSE_LOG_LEVEL", "WARNING")
         return cls(
-            data_dir=Path(get_str(env, "DATA_DIR", "./var")).resolve(),
-            server_name=get_str(env, "SERVER_NAME", "localhost"),
+            data_dir=shared.data_dir,
+            server_name=shared.server_name,
             synapse_port=synapse_port,
             synapse_portal_port=synapse_portal_port,
             synapse_bind_address=get_str(env, "SYNAPSE_BIND_ADDRESS", "127.0.0.1"),
             synapse_portal_bind_address=get_str(env, "SYNAPSE_PORTAL_BIND_ADDRESS", "127.0.0.1"),
-            synapse_database_url=get_str(env, "SYNAPSE_DATABASE_URL", ""),
+            synapse_database_url=checked_database_url(env, "SYNAPSE_DATABASE_URL", ""),
+            synapse_x_forwarded=get_bool(env, "SYNAPSE_X_FORWARDED", False),
             public_baseurl=get_url(env, "PUBLIC_BASEURL", f"http://localhost:{synapse_port}") + "/",
+            homeserver_url=shared.homeserver_url,
             portal_port=portal_port,
-            ollama_base_url=get_url(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
-            ollama_model=get_str(env, "OLLAMA_MODEL", "llama3:latest"),
-            bot_username=get_str(env, "BOT_USERNAME", "bot"),
-            admin_username=get_str(env, "ADMIN_USERNAME", "admin"),
+            ollama_base_url=shared.ollama_base_url,
+            ollama_model=shared.ollama_model,
+            bot_username=shared.bot_username,
+            admin_username=shared.admin_username,
             enable_federation=get_bool(env, "ENABLE_FEDERATION", False),
-            max_upload_mb=get_int(env, "MAX_UPLOAD_MB", 100, minimum=1),
-            log_level=log_level,
-            synapse_log_level=synapse_log_level,
+            max_upload_mb=get_int(env, "MAX_UPLOAD_MB", 100, minimum=1, maximum=10_000),
+            log_level=shared.log_level,
+            synapse_log_level=get_log_level(env, "SYNAPSE_LOG_LEVEL", "WARNING"),
         )
-
-
-def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
-    level = get_str(env, name, default).upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"{name} must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
-    return level

@@ -50,6 +50,7 @@ def _substitutions(settings: StackSettings) -> dict[str, str]:
         "portal_listener_port": settings.synapse_portal_port,
         "portal_bind_address": settings.synapse_portal_bind_address,
         "bind_address": settings.synapse_bind_address,
+        "x_forwarded": settings.synapse_x_forwarded,
         "max_upload_size": f"{settings.max_upload_mb}M",
         "log_level": settings.synapse_log_level,
         "registration_shared_secret": app_secrets.ensure_secret(

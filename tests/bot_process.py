@@ -44,12 +44,13 @@ class BotProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"bot exited with {self.process.returncode}; see {self.log_path}")
             try:
-                if json.loads(self.health_path.read_text())["last_sync"] >= started:
+                status = json.loads(self.health_path.read_text())
+                if status["last_sync"] >= started and status.get("ready"):
                     return
             except (FileNotFoundError, ValueError, KeyError):
                 pass
             time.sleep(0.1)  # polling the health file for a condition, not a fixed wait
-        raise TimeoutError(f"bot did not complete a sync within {timeout} s; see {self.log_path}")
+        raise TimeoutError(f"bot was not ready (joined and synced) within {timeout} s; see {self.log_path}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.process is None:

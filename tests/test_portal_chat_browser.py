@@ -156,7 +156,7 @@ async def test_the_ai_chat_streams_an_answer_in_place_and_keeps_it_after_a_reloa
     ollama.first_chunk_delay = 1.0  # thinking first: the bot shows it is typing
     ollama.chunk_delay = 0.08  # then about 3 s of writing: the bot edits the answer as it grows
     page, _ = await _person(chromium, live_portal, "asker")
-    await page.get_by_role("navigation", name="Main").get_by_role("link", name="AI chat").click()
+    await page.get_by_role("navigation", name="Main").get_by_role("button", name="AI chat").click()
     await page.locator("#room-title", has_text="AI assistant").wait_for()
     await page.locator("#timeline-holder .event.m-notice").first.wait_for()  # the bot's greeting
     await playwright_api.expect(page.get_by_label("Model")).to_have_value("llama3:latest")

@@ -35,6 +35,17 @@ ALICE = "@alice:localhost"
         (IncomingMessage("@bot:localhost", "@bot hello"), Action.IGNORE, ""),
         (IncomingMessage(ALICE, "@bot hello", msgtype="m.notice"), Action.IGNORE, ""),
         (IncomingMessage(ALICE, "@bot hello", msgtype="m.emote"), Action.IGNORE, ""),
+        # Another server's bot of the same name is not ours.
+        (IncomingMessage(ALICE, "@bot:example.org hello"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "@bot:localhost.evil hello"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "bot:example.org hello"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "@bot: hello"), Action.ANSWER, "hello"),
+        (IncomingMessage(ALICE, "@bot:localhost: hello"), Action.ANSWER, "hello"),
+        (
+            IncomingMessage(ALICE, "hi there", mentioned_user_ids=("@bot:example.org",)),
+            Action.IGNORE,
+            "",
+        ),
     ],
 )
 def test_route(message: IncomingMessage, action: Action, question: str) -> None:

@@ -25,8 +25,8 @@ def test_render_creates_private_secrets_and_keeps_them(tmp_path: Path) -> None:
         assert first[key] == second[key]
     config_mode = stat.S_IMODE((tmp_path / "synapse" / "homeserver.yaml").stat().st_mode)
     assert config_mode == 0o600
-    for secret in (tmp_path / "secrets").iterdir():
-        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    for path in (tmp_path / "secrets").rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_two_installs_get_different_secrets(tmp_path: Path) -> None:
@@ -48,7 +48,9 @@ def test_defaults_are_loopback_client_only_and_closed_registration(tmp_path: Pat
     assert portal_listener["bind_addresses"] == ["127.0.0.1"]
     assert portal_listener["port"] == 8449
     assert portal_listener["x_forwarded"] is True
-    assert config["enable_registration"] is False
+    # Registration needs a token (the portal's); the shared secret stays with the launcher.
+    assert config["enable_registration"] is True
+    assert config["registration_requires_token"] is True
     assert config["federation_domain_whitelist"] == []
     assert config["server_name"] == "chat.example"
     assert config["public_baseurl"] == "http://localhost:8448/"
@@ -64,17 +66,23 @@ def test_federation_switch(tmp_path: Path) -> None:
     assert config["federation_domain_whitelist"] is None
 
 
-async def test_running_synapse_serves_well_known_and_refuses_open_registration(
+async def test_running_synapse_serves_well_known_and_registers_only_with_a_token(
     synapse: SynapseServer,
 ) -> None:
+    url = f"{synapse.url}/_matrix/client/v3/register"
+    body = {"username": "mallory", "password": "a long passphrase 42"}
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{synapse.url}/.well-known/matrix/client") as response:
             assert response.status == 200
             well_known = await response.json(content_type=None)
-        async with session.post(
-            f"{synapse.url}/_matrix/client/v3/register", json={"username": "mallory"}
-        ) as response:
-            assert response.status == 403
+        async with session.post(url, json=body) as response:
+            assert response.status == 401
+            flows = await response.json()
+        assert all("m.login.registration_token" in f["stages"] for f in flows["flows"])
+        wrong = {"type": "m.login.registration_token", "token": "guessed", "session": flows["session"]}
+        async with session.post(url, json={**body, "auth": wrong}) as response:
+            assert response.status in {401, 403}
+            assert "access_token" not in await response.json()
     assert well_known["m.homeserver"]["base_url"] == synapse.settings.public_baseurl
 
 

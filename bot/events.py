@@ -1,0 +1,190 @@
+"""Events are data from other people, never trusted: this module turns one event's JSON
+into a typed `Message`, or says it is no message (None) or malformed (`MalformedEvent`).
+Nothing else in the bot reads another person's raw event JSON. Pure: no I/O.
+
+Any JSON object is valid content to the homeserver, so every field is checked for the
+shape the Matrix spec gives it (pydantic, strict types); a message that does not have
+it is skipped whole rather than half-understood."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.values import EncryptedFile, MediaRef
+from common.reply_fallback import strip_reply_fallback
+
+MESSAGE_TYPE = "m.room.message"
+DEFAULT_IMAGE_MIMETYPE = "image/png"
+
+
+class MalformedEvent(ValueError):
+    """The event claims to be a message but its JSON does not have a message's shape."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _InReplyTo(_Strict):
+    event_id: str
+
+
+class _Relation(_Strict):
+    rel_type: str | None = None
+    event_id: str | None = None
+    in_reply_to: _InReplyTo | None = Field(None, alias="m.in_reply_to")
+
+
+class _Mentions(_Strict):
+    user_ids: list[str] = []
+    room: bool = False
+
+
+class _Key(_Strict):
+    k: str
+
+
+class _Hashes(_Strict):
+    sha256: str
+
+
+class _File(_Strict):
+    url: str
+    key: _Key
+    iv: str
+    hashes: _Hashes
+
+
+class _Info(_Strict):
+    mimetype: str | None = None
+    size: int | None = Field(None, ge=0)
+
+
+class _Content(_Strict):
+    msgtype: str
+    body: str
+    relates_to: _Relation | None = Field(None, alias="m.relates_to")
+    mentions: _Mentions | None = Field(None, alias="m.mentions")
+    url: str | None = None
+    file: _File | None = None
+    info: _Info | None = None
+    filename: str | None = None
+
+
+class _Envelope(_Strict):
+    type: str
+    event_id: str
+    sender: str
+    origin_server_ts: int
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Message:
+    """An `m.room.message` as the bot understands it."""
+
+    event_id: str
+    sender: str
+    timestamp_ms: int
+    msgtype: str
+    body: str  # for images: the caption, if any; for replies: without the quoted fallback
+    mentioned_user_ids: tuple[str, ...] = ()
+    is_edit: bool = False
+    reply_to: str | None = None
+    thread_root: str | None = None
+    media: MediaRef | None = None
+
+
+def parse_message(source: object) -> Message | None:
+    """The message in `source` (an event's JSON), None when it is not a message (another
+    event type, or a redacted message), or MalformedEvent when it claims to be one but
+    does not have a message's shape."""
+    try:
+        envelope = _Envelope.model_validate(source)
+    except ValidationError as error:
+        raise MalformedEvent(_first_problem(error)) from None
+    if envelope.type != MESSAGE_TYPE or not envelope.content:
+        return None
+    try:
+        content = _Content.model_validate(envelope.content)
+    except ValidationError as error:
+        raise MalformedEvent(_first_problem(error)) from None
+    relation = content.relates_to or _Relation.model_validate({})
+    media = _media(content) if content.msgtype == "m.image" else None
+    if content.msgtype == "m.image" and media is None:
+        raise MalformedEvent("an image with neither `url` nor `file`")
+    return Message(
+        event_id=envelope.event_id,
+        sender=envelope.sender,
+        timestamp_ms=envelope.origin_server_ts,
+        msgtype=content.msgtype,
+        body=_caption(content) if media else strip_reply_fallback(content.body),
+        mentioned_user_ids=tuple(content.mentions.user_ids) if content.mentions else (),
+        is_edit=relation.rel_type == "m.replace",
+        reply_to=relation.in_reply_to.event_id if relation.in_reply_to else None,
+        thread_root=relation.event_id if relation.rel_type == "m.thread" else None,
+        media=media,
+    )
+
+
+def parse_media(content: object) -> MediaRef | None:
+    """The image in a message's content (one fetched by id, say), or None."""
+    try:
+        parsed = _Content.model_validate(content)
+    except ValidationError:
+        return None
+    return _media(parsed) if parsed.msgtype == "m.image" else None
+
+
+def _caption(content: _Content) -> str:
+    """An image's body is its caption only when a separate `filename` is given."""
+    return content.body if content.filename and content.filename != content.body else ""
+
+
+def _media(content: _Content) -> MediaRef | None:
+    info = content.info or _Info.model_validate({})
+    mimetype = info.mimetype or DEFAULT_IMAGE_MIMETYPE
+    if content.file is not None:
+        file = content.file
+        encrypted = EncryptedFile(file.url, file.key.k, file.hashes.sha256, file.iv)
+        return MediaRef(mimetype, file=encrypted, size=info.size)
+    if content.url:
+        return MediaRef(mimetype, url=content.url, size=info.size)
+    return None
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "event"
+    return f"{where}: {first['msg']}"
+
+
+class _MemberContent(_Strict):
+    membership: str
+
+
+class _Unsigned(_Strict):
+    prev_content: dict[str, Any] | None = None
+
+
+class _MemberEvent(_Strict):
+    type: str
+    state_key: str
+    origin_server_ts: int
+    content: _MemberContent
+    unsigned: _Unsigned | None = None
+
+
+def own_join_time(source: object, user_id: str) -> int | None:
+    """When `user_id` joined, if `source` is their join (not a profile change); else None."""
+    try:
+        event = _MemberEvent.model_validate(source)
+    except ValidationError:
+        return None
+    if event.type != "m.room.member" or event.state_key != user_id or event.content.membership != "join":
+        return None
+    previous = (event.unsigned.prev_content if event.unsigned else None) or {}
+    return None if previous.get("membership") == "join" else event.origin_server_ts
