@@ -109,7 +109,7 @@ class Answerer:
             async for piece in self._assistant.stream(prompt, model):
                 raw += piece.text
                 stopped_at_length = stopped_at_length or piece.stopped_at_length
-                await reply.update(strip_reasoning(raw))
+                await reply.update(strip_reasoning(raw, streaming=True))
         except ModelUnavailable:
             if reply.event_id is None:
                 raise

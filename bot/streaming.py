@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.formatting import MAX_CONTENT_BYTES, content_size
 from bot.values import ReplyTarget, txn_id
 
 
@@ -34,17 +35,28 @@ class Sender(Protocol):
     async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str: ...
 
 
+FALLBACK_CHARS = 500
+
+
 def edit_content(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
-    """An `m.replace` edit; clients that don't know edits show the `* ` fallback."""
-    return {
+    """An `m.replace` edit; clients that don't know edits show the `* ` fallback: the
+    whole new text when the edit fits in one event twice over, else its beginning."""
+    replacement = {key: value for key, value in new.items() if key != "m.relates_to"}
+    edit: dict[str, Any] = {
         "msgtype": new["msgtype"],
         "body": f"* {new['body']}",
-        "format": new["format"],
-        "formatted_body": new["formatted_body"],
-        "m.new_content": {key: value for key, value in new.items() if key != "m.relates_to"},
+        "m.new_content": replacement,
         "m.relates_to": {"rel_type": "m.replace", "event_id": original_event_id},
         "m.mentions": {},
     }
+    if "formatted_body" in new:
+        edit |= {"format": new["format"], "formatted_body": new["formatted_body"]}
+    if content_size(edit) > MAX_CONTENT_BYTES:
+        body = new["body"]
+        short = body if len(body) <= FALLBACK_CHARS else body[:FALLBACK_CHARS] + "…"
+        edit = {key: value for key, value in edit.items() if key not in {"format", "formatted_body"}}
+        edit["body"] = f"* {short}"
+    return edit
 
 
 class StreamingReply:

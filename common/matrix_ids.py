@@ -22,11 +22,14 @@ MXC = re.compile(rf"^mxc://(?P<server>{_SERVER})/(?P<media_id>[A-Za-z0-9_-]{{1,2
 
 
 def _matches(pattern: re.Pattern[str], value: object) -> bool:
-    return isinstance(value, str) and len(value) <= MAX_ID_LENGTH and pattern.match(value) is not None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH or pattern.match(value) is None:
+        return False
+    server = server_of(value) if value[:1] in "!$@#" else value
+    return not server or _valid_port(server)
 
 
 def is_server_name(value: object) -> bool:
-    return _matches(SERVER_NAME, value) and _valid_port(str(value))
+    return _matches(SERVER_NAME, value)
 
 
 def is_media_id(value: object) -> bool:

@@ -46,7 +46,7 @@ def translate_error(error: Exception, model: str) -> OllamaUnavailable:
     if isinstance(error, ollama.ResponseError):
         if error.status_code == 404:
             return ModelMissing(model)
-        if error.status_code == 400 and "does not support" in str(error.error):
+        if error.status_code == 400 and "does not support chat" in str(error.error):
             return ModelCannotChat(model)
         if 400 <= error.status_code < 500:
             log.warning("Ollama refused the request: %s", error.error)
@@ -63,37 +63,48 @@ class ModelInfo:
 
 
 class ModelCatalogue:
+    """Ollama's chat models (models that only make embeddings are left out), with what
+    each can do, asked once per model every few minutes (`/api/show`)."""
+
     def __init__(self, base_url: str, timeout: float) -> None:
         self._client = ollama.AsyncClient(host=base_url, timeout=timeout)
-        self._vision: dict[str, tuple[float, bool]] = {}
+        self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def _listed(self) -> list[ollama.ListResponse.Model]:
         try:
-            return list((await self._client.list()).models)
+            listed = [m for m in (await self._client.list()).models if m.model]
         except Exception as error:
             raise translate_error(error, "") from error
+        chat_models = [m for m in listed if await self._can_chat(str(m.model))]
+        return sorted(chat_models, key=lambda m: str(m.model))
 
-    async def names(self) -> list[str]:
-        return sorted(str(m.model) for m in await self._listed() if m.model)
-
-    async def supports_vision(self, model: str) -> bool:
-        cached = self._vision.get(model)
+    async def capabilities(self, model: str) -> frozenset[str]:
+        cached = self._capabilities.get(model)
         if cached and time.monotonic() - cached[0] < CAPABILITY_TTL_S:
             return cached[1]
         try:
             shown = await self._client.show(model)
         except Exception as error:
             raise translate_error(error, model) from error
-        vision = "vision" in (shown.capabilities or [])
-        self._vision[model] = (time.monotonic(), vision)
-        return vision
+        found = frozenset(shown.capabilities or [])
+        self._capabilities[model] = (time.monotonic(), found)
+        return found
+
+    async def _can_chat(self, model: str) -> bool:
+        found = await self.capabilities(model)
+        return not found or "completion" in found  # an older Ollama names no capabilities
+
+    async def names(self) -> list[str]:
+        return [str(m.model) for m in await self._listed()]
+
+    async def supports_vision(self, model: str) -> bool:
+        return "vision" in await self.capabilities(model)
 
     async def vision_models(self) -> list[str]:
         return [name for name in await self.names() if await self.supports_vision(name)]
 
     async def describe(self) -> list[ModelInfo]:
-        listed = sorted((m for m in await self._listed() if m.model), key=lambda m: str(m.model))
         return [
             ModelInfo(str(m.model), int(m.size or 0), await self.supports_vision(str(m.model)))
-            for m in listed
+            for m in await self._listed()
         ]

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -82,9 +83,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await engine.dispose()
 
 
-async def sweep_sessions(app: web.Application) -> int:
+async def sweep_sessions(app: web.Application, now: datetime | None = None) -> int:
     """End the sessions that expired, logging their Matrix devices out; returns how many."""
-    ended = await app[LOGINS].take_expired()
+    ended = await app[LOGINS].take_expired(now)
     for user in ended:
         with contextlib.suppress(SynapseError, OSError, TimeoutError):
             await app[MATRIX].logout(user.access_token)
@@ -127,7 +128,7 @@ async def _template_context(request: web.Request) -> dict[str, object]:
         "user": request.get(USER),
         "csrf_token": csrf_token(session),
         "server_name": request.app[SETTINGS].server_name,
-        "ai_offline": not await request.app[health.OLLAMA_STATUS].up(request.app),
+        "ai_offline": not request.app[health.OLLAMA_STATUS].up,
     }
 
 
@@ -159,6 +160,7 @@ def create_app(settings: PortalSettings) -> web.Application:
         [
             _http_client,
             _database,
+            health.watch_ollama,
             _session_sweeper,
             chat_stream.track_open_streams,
             media_worker.checker_pool,

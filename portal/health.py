@@ -6,8 +6,9 @@ by one check at a time, so anonymous callers cannot multiply outbound requests."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -112,24 +113,31 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(state, status=200 if state["ready"] else 503)
 
 
-OLLAMA_STATUS_TTL_S = 10.0
+OLLAMA_STATUS_EVERY_S = 10.0
 
 
 class OllamaStatus:
-    """Whether Ollama answers, remembered for a few seconds (for the offline banner), so
-    rendering pages does not add a request to Ollama each time."""
+    """Whether Ollama answers (for the pages' offline banner), refreshed in the background
+    every few seconds: rendering a page never waits for Ollama, and callers cannot make
+    the portal send more checks by sending more requests."""
 
     def __init__(self) -> None:
-        self._checked_at = float("-inf")
-        self._up = False
+        self.up = True
 
-    async def up(self, app: web.Application) -> bool:
-        if time.monotonic() - self._checked_at >= OLLAMA_STATUS_TTL_S:
-            settings = app[SETTINGS]
-            url = f"{settings.ollama_base_url}/api/version"
-            self._up = bool((await _check_http(app[HTTP], url, settings.check_timeout))["ok"])
-            self._checked_at = time.monotonic()
-        return self._up
+    async def refresh_forever(self, app: web.Application) -> None:
+        settings = app[SETTINGS]
+        url = f"{settings.ollama_base_url}/api/version"
+        while True:
+            self.up = bool((await _check_http(app[HTTP], url, settings.check_timeout))["ok"])
+            await asyncio.sleep(OLLAMA_STATUS_EVERY_S)
 
 
 OLLAMA_STATUS = web.AppKey("ollama_status", OllamaStatus)
+
+
+async def watch_ollama(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[OLLAMA_STATUS].refresh_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -108,7 +108,9 @@ def check_image(path: Path) -> CheckedImage:
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused("That image is too large in pixels to be safe to open.") from None
+        megapixels = MAX_IMAGE_PIXELS // 1_000_000
+        message = f"That image is too large in pixels to open; the limit is {megapixels} megapixels."
+        raise UploadRefused(message) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise UploadRefused(f"That file is not a readable image ({error.__class__.__name__}).") from None
     return CheckedImage(

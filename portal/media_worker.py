@@ -10,7 +10,7 @@ import logging
 import multiprocessing
 import os
 import resource
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
@@ -32,7 +32,14 @@ def _limit_worker(memory_bytes: int) -> None:
 
 
 class MediaChecker:
-    def __init__(self, workers: int, timeout_s: float, memory_mb: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float,
+        memory_mb: int,
+        check: Callable[[Path], CheckedImage | CheckedVideo] = check_upload,
+    ) -> None:
+        self._check = check  # a module-level function: it runs in the worker process
         self._timeout_s = timeout_s
         self._pool = ProcessPool(
             max_workers=workers,
@@ -44,7 +51,7 @@ class MediaChecker:
 
     async def check(self, path: Path) -> CheckedImage | CheckedVideo:
         """The checked upload, or UploadRefused with a reason a person can act on."""
-        future = self._pool.schedule(check_upload, args=(path,), timeout=self._timeout_s)
+        future = self._pool.schedule(self._check, args=(path,), timeout=self._timeout_s)
         try:
             return await asyncio.wrap_future(future)
         except UploadRefused:

@@ -77,15 +77,20 @@ def is_https(request: web.Request) -> bool:
 
 
 def client_address(request: web.Request) -> str:
-    """The browser's address: behind trusted reverse proxies, the last address in
-    X-Forwarded-For that is not one of them (so a client cannot choose its own)."""
+    """The browser's address (see `forwarded_client`)."""
     settings = request.app[SETTINGS]
-    remote = request.remote or "unknown"
-    if not settings.is_trusted_proxy(remote):
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return forwarded_client(request.remote or "unknown", forwarded, settings.is_trusted_proxy)
+
+
+def forwarded_client(remote: str, forwarded_for: str, is_trusted: Callable[[str], bool]) -> str:
+    """Behind trusted reverse proxies, the last X-Forwarded-For address that is not one of
+    them, so a client cannot choose its own by sending the header itself. Pure."""
+    if not is_trusted(remote):
         return remote
-    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
     for hop in reversed(hops):
-        if not settings.is_trusted_proxy(hop):
+        if not is_trusted(hop):
             return hop
     return hops[0] if hops else remote
 

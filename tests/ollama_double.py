@@ -1,32 +1,58 @@
 """A protocol double of Ollama's REST API: a real aiohttp server on a free port.
 
-It speaks `/api/version`, `/api/tags`, `/api/show` and `/api/chat` (NDJSON streaming and
-plain JSON), so the product's real `ChatOllama` HTTP path runs against it. Tests script
-the replies, add latency, inject errors and read back every chat request. It runs on a
-thread of its own so it serves whatever process (bot subprocess or test) calls it.
+It speaks `/api/version`, `/api/tags`, `/api/show`, `/api/chat` (NDJSON streaming and
+plain JSON) and `/api/embed`, so the product's real `ChatOllama` HTTP path runs against
+it. Tests script the replies, add latency, read back every chat request, and switch on
+the failures a real Ollama has (each undone by `reset()`):
+
+- `error_status` / `error_message`: the chat request is refused with `{"error": ...}`;
+- `fail_after_chunks`: the connection drops mid-answer (the server died);
+- `error_after_chunks` / `stream_error`: an `{"error": ...}` line mid-stream, after a 200;
+- `done_reason`: `"length"` says the answer stopped at the model's length limit;
+- `chunk_chars`: sub-word tokens, so pieces split words as a real tokenizer does;
+- `first_chunk_delay`: a first token later than the client's timeout;
+- a `FakeModel(..., embedding_only=True)`: listed and embeds, but refuses to chat.
+
+It runs on a thread of its own so it serves whatever process (bot subprocess or test)
+calls it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
+import math
+import re
 import socket
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+
+EMBEDDING_DIMENSIONS = 64
+KEPT_ON_RESET = {"models", "scripted", "requests", "port"}  # emptied or kept, not defaulted
 
 
 @dataclass
 class FakeModel:
     name: str
     vision: bool = False
+    embedding_only: bool = False  # like `nomic-embed-text`: embeds, cannot chat
     size: int = 4_661_224_676
     family: str = "llama"
+
+    @property
+    def capabilities(self) -> list[str]:
+        """What `/api/show` says the model can do."""
+        if self.embedding_only:
+            return ["embedding"]
+        return ["completion", "vision"] if self.vision else ["completion"]
 
 
 def _now() -> str:
@@ -41,8 +67,33 @@ def free_port() -> int:
 
 def echo_reply(request: dict[str, Any]) -> str:
     """Default answer: repeat the last user message, so tests can tell answers apart."""
-    last = next((m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {})
+    last: dict[str, Any] = next(
+        (m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {}
+    )
     return f"You said: {last.get('content', '')}"
+
+
+def split_words(text: str, per_piece: int) -> list[str]:
+    """Whole words, `per_piece` to a piece; every piece but the last keeps its space."""
+    words = text.split(" ")
+    groups = [" ".join(words[i : i + per_piece]) for i in range(0, len(words), per_piece)]
+    return [group + " " for group in groups[:-1]] + groups[-1:]
+
+
+def split_chars(text: str, per_piece: int) -> list[str]:
+    """Sub-word tokens: `per_piece` characters to a piece, wherever words fall."""
+    return [text[i : i + per_piece] for i in range(0, len(text), per_piece)]
+
+
+def embed_text(text: str) -> list[float]:
+    """A deterministic stand-in for an embedding: a hashed bag of words, L2-normalised
+    (as Ollama normalises), so texts that share words get close vectors."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in re.findall(r"\w+", text.lower()):
+        slot = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big") % EMBEDDING_DIMENSIONS
+        vector[slot] += 1.0
+    norm = math.sqrt(sum(value * value for value in vector))
+    return [value / norm for value in vector] if norm else vector
 
 
 @dataclass
@@ -53,12 +104,18 @@ class OllamaDouble:
     first_chunk_delay: float = 0.0
     chunk_delay: float = 0.0
     chunk_words: int = 1
+    chunk_chars: int | None = None
+    done_reason: str = "stop"
     error_status: int | None = None
+    error_message: str = "injected failure"
     fail_after_chunks: int | None = None
+    error_after_chunks: int | None = None
+    stream_error: str = "an error was encountered while running the model: unexpected EOF"
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
 
     def __post_init__(self) -> None:
+        self._initial_models = list(self.models)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -107,13 +164,16 @@ class OllamaDouble:
             return list(self.requests)
 
     def reset(self) -> None:
+        """Back to the models it started with, and every switch (reply, delays, failures)
+        back to its declared default."""
         with self._lock:
             self.requests.clear()
+        self.models[:] = self._initial_models
         self.scripted.clear()
-        self.error_status = None
-        self.fail_after_chunks = None
-        self.first_chunk_delay = self.chunk_delay = 0.0
-        self.reply = echo_reply
+        for switch in fields(self):
+            if switch.name not in KEPT_ON_RESET:
+                factory = switch.default_factory
+                setattr(self, switch.name, switch.default if factory is MISSING else factory())
 
     # --- the API -----------------------------------------------------------------------
 
@@ -123,6 +183,7 @@ class OllamaDouble:
         app.router.add_get("/api/tags", self._tags)
         app.router.add_post("/api/show", self._show)
         app.router.add_post("/api/chat", self._chat)
+        app.router.add_post("/api/embed", self._embed)
         return app
 
     def _find(self, name: str) -> FakeModel | None:
@@ -157,7 +218,6 @@ class OllamaDouble:
         model = self._find(str(body.get("model") or body.get("name") or ""))
         if model is None:
             return web.json_response({"error": f"model '{body.get('model')}' not found"}, status=404)
-        capabilities = ["completion", "vision"] if model.vision else ["completion"]
         return web.json_response(
             {
                 "modelfile": f"FROM {model.name}",
@@ -165,7 +225,7 @@ class OllamaDouble:
                 "template": "{{ .Prompt }}",
                 "details": {"format": "gguf", "family": model.family, "parameter_size": "8.0B"},
                 "model_info": {"general.architecture": model.family},
-                "capabilities": capabilities,
+                "capabilities": model.capabilities,
                 "modified_at": _now(),
             }
         )
@@ -174,53 +234,105 @@ class OllamaDouble:
         body = await request.json()
         with self._lock:
             self.requests.append(body)
-        if self.error_status is not None:
-            return web.json_response({"error": "injected failure"}, status=self.error_status)
         name = str(body.get("model", ""))
-        if self._find(name) is None:
-            return web.json_response({"error": f'model "{name}" not found, try pulling it first'}, status=404)
+        refusal = self._chat_refusal(name)
+        if refusal is not None:
+            return refusal
         text = self.scripted.popleft() if self.scripted else self.reply(body)
         if body.get("stream", True) is False:
             await asyncio.sleep(self.first_chunk_delay)
-            return web.json_response(self._chunk(name, text, done=True))
+            if self.error_after_chunks is not None:
+                return _error(self.stream_error, 500)  # what Ollama says when not streaming
+            return web.json_response(_chat_chunk(name, text, done_reason=self.done_reason))
         response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
         await response.prepare(request)
         await asyncio.sleep(self.first_chunk_delay)
-        words = text.split(" ")
-        for index in range(0, len(words), self.chunk_words):
-            piece = " ".join(words[index : index + self.chunk_words])
-            if index + self.chunk_words < len(words):
-                piece += " "
-            if index:
-                await asyncio.sleep(self.chunk_delay)
-            if self.fail_after_chunks is not None and index // self.chunk_words >= self.fail_after_chunks:
-                assert request.transport is not None
-                request.transport.close()  # the model server dies mid-answer
-                return response
-            await response.write((json.dumps(self._chunk(name, piece, done=False)) + "\n").encode())
-        await response.write((json.dumps(self._chunk(name, "", done=True)) + "\n").encode())
-        await response.write_eof()
+        with contextlib.suppress(ConnectionResetError):  # the client gave up waiting
+            await self._stream_answer(request, response, name, text)
         return response
 
-    @staticmethod
-    def _chunk(model: str, content: str, *, done: bool) -> dict[str, Any]:
-        chunk: dict[str, Any] = {
-            "model": model,
-            "created_at": _now(),
-            "message": {"role": "assistant", "content": content},
-            "done": done,
-        }
-        if done:
-            chunk.update(
-                done_reason="stop",
-                total_duration=1_000_000,
-                load_duration=1_000,
-                prompt_eval_count=10,
-                prompt_eval_duration=1_000,
-                eval_count=max(1, len(content.split())),
-                eval_duration=1_000,
-            )
-        return chunk
+    def _chat_refusal(self, name: str) -> web.Response | None:
+        """The error Ollama answers instead of a chat, if any."""
+        if self.error_status is not None:
+            return _error(self.error_message, self.error_status)
+        model = self._find(name)
+        if model is None:
+            return _error(f'model "{name}" not found, try pulling it first', 404)
+        if "completion" not in model.capabilities:
+            return _error(f"{json.dumps(name)} does not support chat", 400)  # Go's %q
+        return None
+
+    async def _stream_answer(
+        self, request: web.Request, response: web.StreamResponse, name: str, text: str
+    ) -> None:
+        for index, piece in enumerate(self._pieces(text)):
+            if index:
+                await asyncio.sleep(self.chunk_delay)
+            if index == self.fail_after_chunks:
+                assert request.transport is not None
+                request.transport.close()  # the model server dies mid-answer
+                return
+            if index == self.error_after_chunks:
+                break
+            await _write_line(response, _chat_chunk(name, piece))
+        if self.error_after_chunks is not None:
+            await _write_line(response, {"error": self.stream_error})  # the runner failed
+        else:
+            await _write_line(response, _chat_chunk(name, "", done_reason=self.done_reason))
+        await response.write_eof()
+
+    def _pieces(self, text: str) -> list[str]:
+        if self.chunk_chars:
+            return split_chars(text, self.chunk_chars)
+        return split_words(text, self.chunk_words)
+
+    async def _embed(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        name = str(body.get("model", ""))
+        if self._find(name) is None:
+            return _error(f'model "{name}" not found, try pulling it first', 404)
+        given = body.get("input") or []
+        texts = [given] if isinstance(given, str) else given
+        if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+            return _error("invalid input type", 400)
+        return web.json_response(
+            {
+                "model": name,
+                "embeddings": [embed_text(text) for text in texts],
+                "total_duration": 1_000_000,
+                "load_duration": 1_000,
+                "prompt_eval_count": sum(len(text.split()) for text in texts),
+            }
+        )
+
+
+def _error(message: str, status: int) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def _write_line(response: web.StreamResponse, line: dict[str, Any]) -> None:
+    await response.write((json.dumps(line) + "\n").encode())
+
+
+def _chat_chunk(model: str, content: str, *, done_reason: str | None = None) -> dict[str, Any]:
+    """One NDJSON line of a chat answer; the last one (`done_reason` set) has the stats."""
+    chunk: dict[str, Any] = {
+        "model": model,
+        "created_at": _now(),
+        "message": {"role": "assistant", "content": content},
+        "done": done_reason is not None,
+    }
+    if done_reason is not None:
+        chunk.update(
+            done_reason=done_reason,
+            total_duration=1_000_000,
+            load_duration=1_000,
+            prompt_eval_count=10,
+            prompt_eval_duration=1_000,
+            eval_count=max(1, len(content.split())),
+            eval_duration=1_000,
+        )
+    return chunk
 
 
 def main() -> None:
