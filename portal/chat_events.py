@@ -10,16 +10,12 @@ from typing import Any
 
 from common.matrix_html import sanitise
 from common.reply_fallback import strip_reply_fallback
+from portal.chat_names import short_name, skeleton
 from portal.mxc import media_path
 
 Event = Mapping[str, Any]
 MEDIA_TYPES = {"m.image": "image", "m.video": "video"}
 HTML_FORMAT = "org.matrix.custom.html"
-
-
-def short_name(user_id: str) -> str:
-    """What to call someone whose display name is not known: `@bob:server` → `bob`."""
-    return user_id[1:].split(":", 1)[0] if user_id.startswith("@") else user_id
 
 
 def message_view(content: Mapping[str, Any], is_reply: bool = False) -> dict[str, Any]:
@@ -129,10 +125,25 @@ def _membership(base: dict[str, Any], event: Event, content: Mapping[str, Any]) 
     if not isinstance(who, str):
         return None
     displayname = content.get("displayname")
-    name = displayname if isinstance(displayname, str) and displayname else who
+    name = displayname if isinstance(displayname, str) and displayname else short_name(who)
+    if skeleton(name) != skeleton(short_name(who)):  # a chosen name: say whose it is
+        name = f"{name} ({who})"
     words = {"join": "joined", "leave": "left", "invite": "was invited", "ban": "was banned"}
     if not isinstance(membership, str) or membership not in words:
         return None
     if membership == "leave" and who != base["sender"]:
         words["leave"] = "was removed"
     return {**base, "type": "membership", "member": who, "body": f"{name} {words[membership]}"}
+
+
+def members_in(state: object) -> dict[str, str]:
+    """user id → display name ("" when none) from a list of state events."""
+    members: dict[str, str] = {}
+    for event in state if isinstance(state, list) else []:
+        if not isinstance(event, Mapping) or event.get("type") != "m.room.member":
+            continue
+        user_id, content = event.get("state_key"), _mapping(event.get("content"))
+        if isinstance(user_id, str):
+            name = content.get("displayname")
+            members[user_id] = name if isinstance(name, str) else ""
+    return members

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal.chat_events import short_name
+from portal.chat_names import labels, short_name
 
 JsonDict = Mapping[str, Any]
 
@@ -131,7 +131,8 @@ class RoomList:
         elif kind == "m.room.member":
             user_id = str(event.get("state_key"))
             if content.get("membership") in ("join", "invite"):
-                room.members[user_id] = str(content.get("displayname") or user_id)
+                displayname = content.get("displayname")
+                room.members[user_id] = displayname if isinstance(displayname, str) else ""
             else:
                 room.members.pop(user_id, None)
 
@@ -163,7 +164,8 @@ class RoomList:
         if other == self.bot:
             return "AI assistant"
         people = [other] if other else [h for h in room.heroes if h != self.me]
-        named = [room.members.get(p) or short_name(p) for p in people]
+        shown = labels(room.members)
+        named = [shown.get(p) or short_name(p) for p in people]
         return ", ".join(named) if named else "Empty room"
 
     def summary(self, room_id: str) -> dict[str, Any]:
@@ -186,12 +188,13 @@ class RoomList:
 
     def typing_names(self, room_id: str) -> list[str]:
         room = self.rooms.get(room_id)
-        members = room.members if room else {}
-        return [members.get(user_id) or short_name(user_id) for user_id in self.typing.get(room_id, [])]
+        shown = labels(room.members) if room else {}
+        return [shown.get(user_id) or short_name(user_id) for user_id in self.typing.get(room_id, [])]
 
     def names(self) -> dict[str, str]:
-        """Display names of everyone in any room, for naming message senders."""
+        """What to call everyone in any room, for naming message senders: display names,
+        with the user id where two could be mistaken for each other (`chat_names`)."""
         known: dict[str, str] = {}
         for room in self.rooms.values():
             known.update(room.members)
-        return known
+        return labels(known)

@@ -19,7 +19,8 @@ from common.matrix_ids import is_event_id, is_room_alias, is_room_id, is_user_id
 from common.ollama_catalogue import OllamaUnavailable
 from common.synapse_errors import SynapseError
 from portal import chat_strings as strings
-from portal.chat_events import describe
+from portal.chat_events import describe, members_in
+from portal.chat_names import labels
 from portal.direct_chats import direct_chat_with, remember_direct_chat
 from portal.keys import CATALOGUE, MATRIX, SETTINGS, current_user, require_user
 from portal.logins import PortalUser
@@ -123,12 +124,8 @@ async def history(request: web.Request, user: PortalUser) -> dict[str, Any]:
     room_id = _room_id(request)
     start = request.query.get("from") or None
     page = await request.app[MATRIX].messages(user.access_token, room_id, start, HISTORY_PAGE, HISTORY_FILTER)
-    names = {
-        str(e.get("state_key")): str((e.get("content") or {}).get("displayname") or e.get("state_key"))
-        for e in page.get("state", [])
-        if e.get("type") == "m.room.member"
-    }
-    chunk = list(reversed(page.get("chunk", [])))
+    names = labels(members_in(page.get("state")))
+    chunk = list(reversed([e for e in page.get("chunk") or [] if isinstance(e, dict)]))
     events = [d for d in (describe(e, names) for e in chunk) if d is not None]
     at_start = len(chunk) < HISTORY_PAGE or not page.get("end")
     return {"events": events, "next": None if at_start else page.get("end")}

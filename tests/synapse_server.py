@@ -56,6 +56,8 @@ class SynapseServer:
     worker: subprocess.Popen[bytes] | None = None
     database_url: str | None = None
     worker_port: int = 0
+    # On PostgreSQL runs the app database (bot memory, ledger, portal logins) is there too.
+    app_database_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -78,6 +80,7 @@ class SynapseServer:
             "SYNAPSE_PORTAL_PORT": str(self.settings.synapse_portal_port),
             "HOMESERVER_URL": self.url,
             "BOT_USERNAME": self.settings.bot_username,
+            **({"DATABASE_URL": self.app_database_url} if self.app_database_url else {}),
         }
 
     def stop(self) -> None:
@@ -91,8 +94,15 @@ class SynapseServer:
                 process.kill()
                 process.wait(5)
 
+    def kill(self) -> None:
+        """SIGKILL, as a power cut would: no shutdown of any kind."""
+        for process in (self.worker, self.process):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(5)
+
     async def start(self) -> None:
-        """Start Synapse again on the same port and data (after `stop()`)."""
+        """Start Synapse again on the same port and data (after `stop()` or `kill()`)."""
         self.process = _spawn(self.settings, self.log_path)
         await _wait_up(self.settings.homeserver_url)
         if self.worker is not None:
@@ -106,8 +116,9 @@ class SynapseServer:
         self.stop()
         if self.proxy:
             self.proxy.stop()
-        if self.database_url:
-            drop_database(self.database_url)
+        for url in (self.database_url, self.app_database_url):
+            if url:
+                drop_database(url)
 
 
 MODES = ("sqlite", "postgres", "workers")
@@ -146,7 +157,14 @@ def start_synapse(
     except BaseException:
         process.kill()
         raise
-    server = SynapseServer(settings, process, provisioned, log_path, database_url=database_url)
+    server = SynapseServer(
+        settings,
+        process,
+        provisioned,
+        log_path,
+        database_url=database_url,
+        app_database_url=create_database() if database_url else None,
+    )
     if mode == "workers":
         server.worker_port = free_port()
         server.worker = start_worker(data_dir, config_path, server.worker_port)

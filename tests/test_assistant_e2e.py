@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import struct
+import time
 import zlib
 
 from nio import UploadResponse
@@ -321,3 +322,54 @@ async def test_long_input_is_cut_with_a_notice(
     both = await wait_for_answer(alice, room_id, question, bot_id, lambda v: len(v.other_replies) == 1)
     assert both.other_replies[0]["content"]["body"].startswith("You")  # the streamed answer began
     assert len(ollama.chat_requests()[-1]["messages"][-1]["content"]) == 8000
+
+
+async def test_an_image_too_large_to_look_at_is_refused_by_claim_and_by_its_real_size(
+    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+) -> None:
+    """The bot streams images for the model with a size limit (MAX_IMAGE_MB, 20 MB): a
+    member cannot make it hold a huge file, whatever size the event claims."""
+    alice = await make_user("alice")
+    bot_id = synapse.provisioned.bot_user_id
+    room_id, _ = await open_direct_chat(alice, bot_id)
+    await _ask(alice, room_id, bot_id, "!model llava:latest")
+    huge = _png() + b"\x00" * (21 * 1024 * 1024)  # a PNG with 21 MB of trailing bytes
+    mxc = await _upload_png(alice, huge)
+    for claimed in (len(huge), 1234):  # the truth, then a lie
+        sent = await alice.client.room_send(
+            room_id,
+            "m.room.message",
+            {
+                "msgtype": "m.image",
+                "body": "big.png",
+                "url": mxc,
+                "info": {"mimetype": "image/png", "size": claimed},
+            },
+        )
+        refusal = await wait_for_answer(alice, room_id, sent.event_id, bot_id)
+        assert "larger than 20 MB" in refusal.body, refusal.body
+    assert all("images" not in m for r in ollama.chat_requests() for m in r["messages"])
+
+
+async def test_questions_from_other_servers_and_their_invites_are_refused() -> None:
+    """Pure rule (no federation in the test homeserver): only the bot's own server, or
+    those listed in BOT_ALLOWED_SERVERS, may invite it and ask it."""
+    from bot.intake import Intake, RoomFacts
+    from bot.values import BotIdentity
+
+    own = Intake(BotIdentity("@bot:chat.example", "bot"), catchup_window_s=600)
+    assert own.accepts_invite_from("@alice:chat.example")
+    assert not own.accepts_invite_from("@mallory:evil.example")
+    event = {
+        "type": "m.room.message",
+        "event_id": "$q",
+        "sender": "@mallory:evil.example",
+        "origin_server_ts": int(time.time() * 1000),
+        "content": {"msgtype": "m.text", "body": "@bot hello"},
+    }
+    assert own.job_for(RoomFacts("!r:chat.example", is_direct=False), event) is None
+    friendly = Intake(
+        BotIdentity("@bot:chat.example", "bot"), 600, frozenset({"chat.example", "evil.example"})
+    )
+    assert friendly.accepts_invite_from("@mallory:evil.example")
+    assert friendly.job_for(RoomFacts("!r:chat.example", is_direct=False), event) is not None
