@@ -9,12 +9,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY requirements.txt .
+# The app runs as uid/gid 10001 (Synapse's container runs as the same ids, so it reads
+# what `config` renders). docker-compose.yml mounts a named volume on each folder under
+# /data; an empty volume takes the owner and mode (0700) of the folder it is mounted on.
 RUN pip install --no-cache-dir -r requirements.txt \
-    && useradd --create-home --uid 10001 app \
-    && mkdir -p /data \
-    && chown app:app /data
+    && groupadd --gid 10001 app \
+    && useradd --no-log-init --create-home --uid 10001 --gid 10001 app \
+    && mkdir -p /data/synapse /data/bot /data/portal \
+        /data/secrets/synapse /data/secrets/admin /data/secrets/bot /data/secrets/portal \
+    && chown -R 10001:10001 /data \
+    && chmod -R 0700 /data
 
-COPY --chown=app:app . .
+# The code belongs to root: the app can read it, not change it.
+COPY . .
 USER 10001:10001
-VOLUME ["/data"]
 CMD ["python", "-m", "bot"]

@@ -52,9 +52,12 @@ def _path(data_dir: Path, secret: Secret) -> Path:
 
 
 def _private_dir(folder: Path) -> None:
+    """`folder` and the secrets folder above it: mode 0700 (changed only where needed, so
+    a read-only mount of a finished folder is fine)."""
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(folder, 0o700)
-    os.chmod(folder.parent, 0o700)
+    for path in (folder, folder.parent):
+        if path.stat().st_mode & 0o777 != 0o700:
+            os.chmod(path, 0o700)
 
 
 def read_secret(data_dir: Path, secret: Secret) -> str:

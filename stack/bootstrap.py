@@ -47,7 +47,8 @@ async def _ensure_account(
     session: aiohttp.ClientSession, settings: StackSettings, username: str, password: str, admin: bool
 ) -> str:
     """Register `username` if missing; returns its user id."""
-    secret = app_secrets.ensure_secret(settings.data_dir, app_secrets.REGISTRATION_SHARED_SECRET)
+    # The config renderer created it (the bootstrap may only read it: a read-only mount).
+    secret = app_secrets.read_secret(settings.data_dir, app_secrets.REGISTRATION_SHARED_SECRET)
     try:
         registration = await register_user(
             session, settings.homeserver_url, secret, username, password, admin=admin
