@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('requirements.txt','rb').read()).hexdigest()[:12])")
 
-.PHONY: run test lint bench clean-data
+.PHONY: run test lint bench chaos clean-data
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,21 @@ lint: $(STAMP)
 
 # The end-to-end tests run again against Synapse on PostgreSQL, and on PostgreSQL with a
 # generic worker and Redis replication, wherever those services answer (always in CI).
+# The app database (memory, ledger, portal logins) is on PostgreSQL in those runs too.
 E2E := tests/test_bot_e2e.py tests/test_assistant_e2e.py tests/test_reliability_e2e.py \
-       tests/test_encryption_e2e.py tests/test_worker_mode.py tests/test_portal_chat.py
+       tests/test_encryption_e2e.py tests/test_worker_mode.py tests/test_portal_chat.py \
+       tests/test_malformed_events_e2e.py
 
-test: lint
+# The accessibility tests inject axe-core into the pages, installed with npm from
+# tests/browser/package-lock.json; without npm they skip and say why (CI has npm).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm is missing: the accessibility tests will be skipped"; fi
+
+test: lint $(AXE)
 	$(PY) -m pytest
 	@if $(PY) -m tests.services postgres redis; then \
 	  echo "== end-to-end tests with Synapse on PostgreSQL =="; \
@@ -40,6 +51,11 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# SIGKILLs at random moments: 200 questions from 5 people, 10 bot kills, 3 whole-stack
+# kills (a few minutes). `make chaos SEED=n` replays a run.
+chaos: $(STAMP)
+	$(PY) -m tests.chaos $(if $(SEED),--seed $(SEED))
 
 clean-data:
 	rm -rf var

@@ -207,32 +207,48 @@ class Chaos:
         )
 
     async def _answers(self, bot_id: str) -> dict[str, list[dict[str, Any]]]:
-        """question id → the bot's replies to it, each with the text it shows now."""
-        for person in self.people:
-            with contextlib.suppress(AssertionError, OSError, TimeoutError):  # Synapse restarting
-                await person.sync(timeout_ms=0)
+        """question id → the bot's replies to it, each with the text it shows now (every
+        event of every room, paged with /messages: a sync would show only the newest)."""
         replies: dict[str, list[dict[str, Any]]] = {}
         by_id: dict[str, dict[str, Any]] = {}
         edits: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for person in self.people:
-            for events in person.seen.values():
-                for event in events:
-                    if event.get("sender") != bot_id or event["event_id"] in seen:
-                        continue
-                    seen.add(event["event_id"])
-                    relation = event.get("content", {}).get("m.relates_to", {})
-                    if relation.get("rel_type") == "m.replace":
-                        edits.append(event)
-                    elif parent := relation.get("m.in_reply_to", {}).get("event_id"):
-                        view = {"event_id": event["event_id"], "shown": event["content"].get("body")}
-                        replies.setdefault(parent, []).append(view)
-                        by_id[event["event_id"]] = view
+        rooms = {room for rooms in self.rooms.values() for room in rooms}
+        for room in rooms:
+            person = next(p for p in self.people if room in self.rooms[p.user_id])
+            for event in await self._history(person, room):
+                if event.get("sender") != bot_id:
+                    continue
+                relation = event.get("content", {}).get("m.relates_to", {})
+                if relation.get("rel_type") == "m.replace":
+                    edits.append(event)
+                elif parent := relation.get("m.in_reply_to", {}).get("event_id"):
+                    view = {"event_id": event["event_id"], "shown": event["content"].get("body")}
+                    replies.setdefault(parent, []).append(view)
+                    by_id[event["event_id"]] = view
         for edit in sorted(edits, key=lambda e: e["origin_server_ts"]):
             target = by_id.get(edit["content"]["m.relates_to"].get("event_id"))
             if target is not None:
                 target["shown"] = edit["content"]["m.new_content"]["body"]
         return replies
+
+    @staticmethod
+    async def _history(person: MatrixUser, room_id: str) -> list[dict[str, Any]]:
+        """Every event of the room, oldest first (empty while the homeserver restarts)."""
+        from nio import MessageDirection, RoomMessagesResponse
+
+        with contextlib.suppress(AssertionError, OSError, TimeoutError):
+            await person.sync(timeout_ms=0)
+        events: list[dict[str, Any]] = []
+        token = person.client.next_batch
+        while token:
+            page = await person.client.room_messages(
+                room_id, start=token, direction=MessageDirection.back, limit=500
+            )
+            if not isinstance(page, RoomMessagesResponse) or not page.chunk:
+                break
+            events.extend(event.source for event in page.chunk)
+            token = page.end
+        return list(reversed(events))
 
     def _check_memory(self) -> None:
         """Each question is remembered once, with its complete answer after it."""
