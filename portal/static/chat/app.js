@@ -60,6 +60,9 @@ function renderRoomList() {
   const waiting = [...state.rooms.values()].reduce((sum, room) => sum + (room.id === state.current ? 0 : room.unread), 0);
   document.title = waiting ? `(${waiting}) ${PAGE_TITLE}` : PAGE_TITLE; // seen from other tabs
   const list = $('room-list');
+  // The list is rebuilt on every sync: whoever is on one of its buttons stays there.
+  const focused = list.contains(document.activeElement) ? document.activeElement.closest('li') : null;
+  const focusedRoom = focused && focused.dataset.roomId;
   list.replaceChildren();
   for (const room of sortedRooms()) {
     const item = document.createElement('li');
@@ -95,6 +98,7 @@ function renderRoomList() {
       item.append(button);
     }
     list.append(item);
+    if (room.id === focusedRoom) item.querySelector('button').focus();
   }
 }
 
@@ -121,7 +125,7 @@ async function openRoom(roomId) {
   $('composer').hidden = false;
   $('send-error').textContent = '';
   const view = viewFor(roomId);
-  $('timeline-holder').replaceChildren(view.list);
+  $('timeline-holder').replaceChildren(view.node);
   showTyping();
   renderRoomList();
   if (!view.live) {

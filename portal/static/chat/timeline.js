@@ -56,9 +56,14 @@ export class RoomView {
     this.roomId = roomId;
     this.me = me;
     this.onRetry = onRetry;
+    // The messages are a list inside a log region: screen readers announce new ones
+    // politely, and the <li>s stay items of a list (role="log" on the <ol> itself would
+    // take its list role away).
     this.list = element('ol', 'timeline');
-    this.list.setAttribute('aria-label', text.messages);
-    this.list.setAttribute('role', 'log'); // screen readers announce new messages politely
+    this.node = element('div', 'timeline-log');
+    this.node.setAttribute('role', 'log');
+    this.node.setAttribute('aria-label', text.messages);
+    this.node.append(this.list);
     this.byId = new Map(); // event id → { node, sender }
     this.byTxn = new Map(); // transaction id → node of a message being sent from here
     this.editsWaiting = new Map(); // event id → edits that arrived before their message
