@@ -155,18 +155,22 @@ class Chaos:
     # --- the run ---------------------------------------------------------------------------
 
     async def run(self, questions: int, bot_kills: int, stack_kills: int) -> Outcome:
+        """Questions come in bursts (so answers are in flight, and queued behind each
+        other, when a kill comes); after each burst but the last, a kill at a random
+        moment of the work."""
         started = time.monotonic()
         await self.meet_people()
         kills = ["bot"] * bot_kills + ["stack"] * stack_kills
         self.random.shuffle(kills)
-        kill_after = sorted(self.random.sample(range(3, questions), len(kills)))
-        schedule = dict(zip(kill_after, kills, strict=True))
-        for number in range(questions):
-            await self.ask(number)
-            await asyncio.sleep(self.random.uniform(0, 0.12))  # people type at their own pace
-            if number in schedule:
-                await asyncio.sleep(self.random.uniform(0, 0.6))  # a random moment of the work
-                await (self.kill_bot() if schedule[number] == "bot" else self.kill_stack())
+        bursts = len(kills) + 1
+        sizes = [questions // bursts + (1 if i < questions % bursts else 0) for i in range(bursts)]
+        number = 0
+        for burst, size in enumerate(sizes):
+            await asyncio.gather(*(self.ask(number + i) for i in range(size)))
+            number += size
+            if burst < len(kills):
+                await asyncio.sleep(self.random.uniform(0, 1.5))  # a random moment of the work
+                await (self.kill_bot() if kills[burst] == "bot" else self.kill_stack())
         await self.check()
         self.outcome.seconds = time.monotonic() - started
         return self.outcome

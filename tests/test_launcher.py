@@ -112,6 +112,12 @@ async def test_make_run_is_ready_when_it_says_restarts_a_crashed_bot_and_stops_o
         await _until(banner_shown, 120, "no banner")
         ready_after = time.monotonic() - started
         assert early_sign_up in {303, 400}, f"a sign-up right after /healthz answered {early_sign_up}"
+        readable = [
+            f"{oct(path.stat().st_mode & 0o777)} {path}"
+            for path in [data_dir, *data_dir.rglob("*")]
+            if not path.is_symlink() and path.stat().st_mode & 0o077
+        ]
+        assert readable == [], f"readable by others in a fresh DATA_DIR: {readable[:10]}"
         output = log_path.read_text()
         assert f"http://localhost:{env['PORTAL_PORT']}/" in output and "Element" in output
 
