@@ -57,10 +57,16 @@ def _gallery_alias(request: web.Request) -> str:
 
 
 async def _gallery_room(request: web.Request, user: PortalUser) -> str:
+    """The gallery's room id, if the person is in it (someone who left it in Element can
+    still read its old history, so being in it is checked, not assumed)."""
+    matrix = request.app[MATRIX]
     try:
-        return await request.app[MATRIX].resolve_alias(user.access_token, _gallery_alias(request))
+        room_id = await matrix.resolve_alias(user.access_token, _gallery_alias(request))
     except NotFound:
         raise _NoGallery(exists=False) from None
+    if await matrix.membership(user.access_token, room_id, user.user_id) != "join":
+        raise _NoGallery(exists=True)
+    return room_id
 
 
 def _no_gallery_page(request: web.Request, missing: _NoGallery) -> web.Response:

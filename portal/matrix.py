@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 
 from common.matrix_ids import segment
-from common.synapse_errors import NotFound, SynapseError, answer_json
+from common.synapse_errors import Forbidden, NotFound, SynapseError, answer_json
 
 API_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 MEDIA_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=30)
@@ -103,6 +103,16 @@ class UserMatrix:
         except NotFound:
             return False
         return True
+
+    async def membership(self, token: str, room_id: str, user_id: str) -> str | None:
+        """`join`, `leave`, `invite`… of `user_id` in the room; None when there is none."""
+        path = f"/rooms/{segment(room_id)}/state/m.room.member/{segment(user_id)}"
+        try:
+            state = await self._call("GET", path, token)
+        except (NotFound, Forbidden):
+            return None
+        membership = state.get("membership")
+        return membership if isinstance(membership, str) else None
 
     async def is_encrypted(self, token: str, room_id: str) -> bool:
         return await self._exists(f"/rooms/{segment(room_id)}/state/m.room.encryption", token)

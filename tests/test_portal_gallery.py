@@ -10,6 +10,7 @@ import re
 import tracemalloc
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 import av
@@ -19,6 +20,7 @@ from nio import UploadResponse
 from PIL import Image
 
 from portal.app import create_app
+from portal.keys import LOGINS
 from tests.matrix_user import MatrixUser
 from tests.ollama_double import OllamaDouble
 from tests.portal_client import Browser, SecondBrowser
@@ -279,3 +281,26 @@ async def test_media_posted_from_a_matrix_client_appears(portal: TestClient, syn
     assert element_user.user_id in gallery
     thumb = re.search(r'src="(/media/[^"]+\?thumb=1)"', gallery)
     assert thumb and (await browser.get(thumb.group(1))).status == 200
+
+
+async def test_someone_who_left_the_gallery_is_offered_to_join_it_again(
+    portal: TestClient, synapse: SynapseServer
+) -> None:
+    browser = Browser(portal, "203.0.113.72")
+    name = unique("leaver")
+    assert (await browser.sign_up(name)).status == 303
+    assert "Share images or videos" in await (await browser.get("/gallery")).text()
+    (session,) = await portal.server.app[LOGINS].sessions_of(f"@{name}:{synapse.server_name}")
+    alias = quote(f"#gallery:{synapse.server_name}", safe="")
+    auth = {"Authorization": f"Bearer {session.access_token}"}
+    async with aiohttp.ClientSession() as http:  # leaving in another client, as in Element
+        async with http.get(f"{synapse.url}/_matrix/client/v3/directory/room/{alias}") as found:
+            room_id = (await found.json())["room_id"]
+        async with http.post(
+            f"{synapse.url}/_matrix/client/v3/rooms/{room_id}/leave", json={}, headers=auth
+        ) as left:
+            assert left.status == 200
+    offer = await browser.get("/gallery")
+    assert offer.status == 200 and "Join the gallery to see and share photos" in await offer.text()
+    assert (await browser.post("/gallery/join", {}, page="/gallery")).status == 303
+    assert "Share images or videos" in await (await browser.get("/gallery")).text()
