@@ -72,6 +72,12 @@ class Dispatcher:
                 log.info("will retry %s in %.0f s: %s", job.event_id, delay, error)
                 await asyncio.sleep(delay)
                 attempt += 1
+            except asyncio.CancelledError:
+                raise  # shutting down: the job stays pending and is resumed at the next start
+            except Exception:  # a case nobody thought of: say so once, never replay it
+                log.exception("answering %s failed", job.event_id)
+                await self._notice_quietly(job, strings.SOMETHING_WENT_WRONG, "failed")
+                break
         await self._ledger.complete(job.event_id)
 
     async def _act(self, job: Job, *, resumed: bool) -> None:

@@ -121,13 +121,18 @@ def parse_message(source: object) -> Message | None:
         sender=envelope.sender,
         timestamp_ms=envelope.origin_server_ts,
         msgtype=content.msgtype,
-        body=_caption(content) if media else strip_reply_fallback(content.body),
+        body=plain_text(_caption(content) if media else strip_reply_fallback(content.body)),
         mentioned_user_ids=tuple(content.mentions.user_ids) if content.mentions else (),
         is_edit=relation.rel_type == "m.replace",
         reply_to=relation.in_reply_to.event_id if relation.in_reply_to else None,
         thread_root=relation.event_id if relation.rel_type == "m.thread" else None,
         media=media,
     )
+
+
+def plain_text(text: str) -> str:
+    """Text without the NUL characters no database column can hold."""
+    return text.replace("\x00", "")
 
 
 def parse_media(content: object) -> MediaRef | None:

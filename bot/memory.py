@@ -36,8 +36,10 @@ class ConversationMemory:
         async with self._sessions.begin() as session:
             session.add_all(
                 [
-                    ConversationMessage(user_id=user_id, room_id=room_id, role=HUMAN, content=question),
-                    ConversationMessage(user_id=user_id, room_id=room_id, role=AI, content=answer),
+                    ConversationMessage(
+                        user_id=user_id, room_id=room_id, role=HUMAN, content=_storable(question)
+                    ),
+                    ConversationMessage(user_id=user_id, room_id=room_id, role=AI, content=_storable(answer)),
                 ]
             )
             if completes_event is not None:
@@ -53,3 +55,8 @@ class ConversationMemory:
                 )
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL's text columns cannot hold NUL characters (a model may write one)."""
+    return text.replace("\x00", "")

@@ -10,6 +10,7 @@ MODEL_CANNOT_CHAT = (
     "The model `{model}` cannot chat (it only makes embeddings, for example). "
     "Choose another with `!model <name>`; `!models` lists them."
 )
+SOMETHING_WENT_WRONG = "Sorry, something went wrong while I was answering that. Please ask again."
 DELIVERY_FAILED = (
     "Sorry, I could not post my answer to your message in time (the chat server kept failing). "
     "Please ask again."

@@ -62,8 +62,15 @@ def error_response(request: web.Request, status: int, message: str | None = None
 
 
 def _own_text(error: web.HTTPException) -> str | None:
+    """The sentence a view gave the error; None for aiohttp's own wording."""
     text = error.text or ""
-    return None if not text or text.startswith(_DEFAULT_TEXT_PREFIXES) else text
+    if (
+        not text
+        or text.startswith(_DEFAULT_TEXT_PREFIXES)
+        or isinstance(error, web.HTTPRequestEntityTooLarge)
+    ):
+        return None
+    return text
 
 
 async def _login_ended(request: web.Request) -> web.StreamResponse:

@@ -112,6 +112,7 @@ class OllamaDouble:
     error_after_chunks: int | None = None
     stream_error: str = "an error was encountered while running the model: unexpected EOF"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    most_at_once: int = 0  # the most chat requests in progress at the same moment
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -120,6 +121,7 @@ class OllamaDouble:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._in_progress = 0
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -231,6 +233,14 @@ class OllamaDouble:
         )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self._in_progress += 1  # one event loop: no lock needed for the counter
+        self.most_at_once = max(self.most_at_once, self._in_progress)
+        try:
+            return await self._chat_answer(request)
+        finally:
+            self._in_progress -= 1
+
+    async def _chat_answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         with self._lock:
             self.requests.append(body)

@@ -169,6 +169,11 @@ def test_message_parsing(content: dict[str, Any], outcome: object) -> None:
         assert parse_message(source) is not None
 
 
+def test_nul_characters_never_reach_the_database() -> None:
+    message = parse_message(_event("m.room.message", {"msgtype": "m.text", "body": "@bot a\x00b"}, {}))
+    assert message is not None and message.body == "@bot ab"
+
+
 def test_a_message_of_another_type_is_no_message() -> None:
     assert parse_message(_event("m.reaction", {"m.relates_to": "x"}, {})) is None
     with pytest.raises(MalformedEvent):

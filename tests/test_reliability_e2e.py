@@ -225,3 +225,33 @@ async def test_answers_arrive_in_order_within_one_conversation(
     second_request = next(m for m in requests if m[-1]["content"] == "second")
     assert [m["content"] for m in second_request[1:]] == ["first", "You said: first", "second"]
     assert first
+
+
+async def test_the_model_never_has_more_answers_at_once_than_the_cap(
+    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+) -> None:
+    """MAX_ANSWERS_IN_FLIGHT: six people asking at once, a cap of 2: the model works on
+    two answers at a time, and everybody is answered."""
+    bot_id = synapse.provisioned.bot_user_id
+    people = [await make_user(f"capped{i}") for i in range(6)]
+    rooms = [(await open_direct_chat(person, bot_id))[0] for person in people]
+    bot.stop()
+    bot.env["MAX_ANSWERS_IN_FLIGHT"] = "2"
+    try:
+        bot.start()
+        ollama.chunk_delay = 0.1
+        ollama.most_at_once = 0
+        questions = await asyncio.gather(
+            *(p.send(r, "take your time") for p, r in zip(people, rooms, strict=True))
+        )
+        await asyncio.gather(
+            *(
+                wait_for_answer(p, r, q, bot_id, "You said: take your time")
+                for p, r, q in zip(people, rooms, questions, strict=True)
+            )
+        )
+        assert ollama.most_at_once == 2
+    finally:
+        bot.stop()
+        del bot.env["MAX_ANSWERS_IN_FLIGHT"]
+        bot.start()

@@ -110,3 +110,12 @@ async def test_heartbeats_say_who_is_ready_and_since_when(engine: AsyncEngine) -
     beat = await beats.read("bot")
     assert beat is not None and beat.ready and beat.detail["rooms"]["#public:localhost"] == "!p:localhost"
     assert beat.fresh(90) and not beat.fresh(90, now_ms=beat.updated_ms + 91_000)
+
+
+async def test_memory_takes_text_with_nul_characters(engine: AsyncEngine) -> None:
+    """PostgreSQL refuses NUL in text; a question or an answer holding one is still kept."""
+    from bot.memory import ConversationMemory
+
+    memory = ConversationMemory(engine, window_messages=10)
+    await memory.append_turn("@alice:localhost", ROOM, "nul \x00 inside", "answer \x00 too")
+    assert await memory.recent("@alice:localhost", ROOM) == [("human", "nul  inside"), ("ai", "answer  too")]
