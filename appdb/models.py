@@ -67,7 +67,7 @@ class BotEvent(Base):
 class PortalLogin(Base):
     """A portal session's Matrix login, kept on the server: the browser's encrypted
     session cookie holds only `session_id`. The access token is stored encrypted with a
-    key only the portal holds; the session ends when idle or old (see portal.logins)."""
+    key only the portal holds; the session ends when idle or old (see portal.accounts.logins)."""
 
     __tablename__ = "portal_logins"
 

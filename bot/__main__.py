@@ -10,27 +10,29 @@ import sys
 from nio import AsyncClient, AsyncClientConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.heartbeats import HeartbeatStore
 from appdb.user_settings import UserSettingsStore
 from bot.answering import Answerer, AnswerSettings
-from bot.assistant import Assistant, ModelCatalogue
 from bot.commands import CommandRunner
 from bot.config import BotSettings
+from bot.conversation_queue import ConversationQueue
 from bot.crypto import store_key
 from bot.dispatch import Dispatcher
 from bot.intake import Intake
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
-from bot.memory import ConversationMemory
+from bot.ollama_chat import Assistant, ModelCatalogue
+from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
-from bot.runner import BotParts, BotRunner
+from bot.runner import BotRunner
 from bot.sync_position import SyncPosition
-from bot.tasks import ConversationTasks
 from bot.undecryptable import UndecryptableTracker
 from bot.values import BotIdentity
 from common import logs
-from common.env import ConfigError, load_environ
+from common.env import settings_or_exit
+from common.model_choice import ModelChoice
 
 
 def build_client(settings: BotSettings) -> AsyncClient:
@@ -53,12 +55,11 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     client = build_client(settings)
     identity = BotIdentity(settings.user_id, settings.bot_username)
     matrix = MatrixIO(client)
-    memory = ConversationMemory(engine, settings.history_window_messages)
+    conversations = ConversationStore(engine, settings.history_window_messages)
     ledger = EventLedger(engine)
     catalogue = ModelCatalogue(settings.ollama_base_url, settings.ollama_timeout)
-    commands = CommandRunner(
-        catalogue, memory, UserSettingsStore(engine), settings.ollama_model, identity.localpart
-    )
+    models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model)
+    commands = CommandRunner(catalogue, conversations, models, identity.localpart)
     answerer = Answerer(
         AnswerSettings(
             system_prompt=settings.system_prompt,
@@ -71,8 +72,8 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         ),
         Assistant(settings.ollama_base_url, settings.ollama_timeout, settings.max_context_tokens),
         catalogue,
-        memory,
-        commands,
+        conversations,
+        models,
         matrix,
     )
     limiter = UserRateLimiter(settings.user_rate_limit)
@@ -86,7 +87,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         dispatcher=dispatcher,
         ledger=ledger,
         limiter=limiter,
-        tasks=ConversationTasks(),
+        tasks=ConversationQueue(),
         position=SyncPosition(settings.state_dir),
         undecryptable=UndecryptableTracker(settings.undecryptable_grace_s),
         heartbeats=HeartbeatStore(engine),
@@ -110,12 +111,7 @@ async def serve(settings: BotSettings) -> None:
 
 def main() -> int:
     os.umask(0o077)  # what the bot writes (state, keys, logs) is its own
-    env = load_environ()
-    try:
-        settings = BotSettings.from_env(env)
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    env, settings = settings_or_exit(BotSettings.from_env)
     logs.configure(env, settings.log_level)
     asyncio.run(serve(settings))
     return 0

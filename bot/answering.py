@@ -8,8 +8,12 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from appdb.conversations import ConversationStore
 from bot import strings
-from bot.assistant import (
+from bot.formatting import strip_reasoning
+from bot.ledger import EventLedger
+from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
+from bot.ollama_chat import (
     Assistant,
     ModelCannotChat,
     ModelCatalogue,
@@ -17,13 +21,10 @@ from bot.assistant import (
     ModelUnavailable,
     OllamaRefused,
 )
-from bot.commands import CommandRunner
-from bot.formatting import strip_reasoning
-from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
-from bot.memory import ConversationMemory
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
 from bot.streaming import EditThrottle, StreamingReply
 from bot.values import MediaRef, ReplyTarget, txn_id
+from common.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +50,15 @@ class Answerer:
         settings: AnswerSettings,
         assistant: Assistant,
         catalogue: ModelCatalogue,
-        memory: ConversationMemory,
-        commands: CommandRunner,
+        memory: ConversationStore,
+        models: ModelChoice,
         matrix: MatrixIO,
     ) -> None:
-        # `commands` knows each user's current model (their choice, or the default).
         self._settings = settings
         self._assistant = assistant
         self._catalogue = catalogue
         self._memory = memory
-        self._commands = commands
+        self._models = models
         self._matrix = matrix
         # A global cap on model work in flight: beyond it, answers wait their turn (FIFO).
         self._model_slots = asyncio.Semaphore(settings.max_answers_in_flight)
@@ -72,7 +72,7 @@ class Answerer:
             await self._notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
-        model = await self._commands.current_model(target.asker)
+        model = await self._models.current(target.asker)
         async with self._model_slots, self._typing(target.room_id):
             try:
                 image_input = await self._image_input(model, image) if image else None
@@ -121,7 +121,11 @@ class Answerer:
         await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
         await self._memory.append_turn(
-            target.asker, target.room_id, stored_question, answer, completes_event=target.event_id
+            target.asker,
+            target.room_id,
+            stored_question,
+            answer,
+            also=EventLedger.completion(target.event_id),
         )
         log.info(
             "answered %s in %s with %s (%d edits)", target.event_id, target.room_id, model, reply.edits_sent

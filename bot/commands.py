@@ -1,4 +1,5 @@
-"""Bot commands: parsing (pure) and running them against the model catalogue and memory."""
+"""Bot commands: parsing (pure) and running them against the model catalogue, the
+person's model choice and their conversation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Protocol
 
 from bot import strings
 from bot.formatting import code_span
+from common.model_choice import ModelChoice, UnknownModel
 
 
 class CommandName(Enum):
@@ -44,13 +46,8 @@ class Catalogue(Protocol):
     async def supports_vision(self, model: str) -> bool: ...
 
 
-class Memory(Protocol):
-    async def reset(self, user_id: str, room_id: str) -> int: ...
-
-
-class Settings(Protocol):
-    async def get_model(self, user_id: str) -> str | None: ...
-    async def set_model(self, user_id: str, model: str) -> None: ...
+class Conversations(Protocol):
+    async def forget(self, user_id: str, room_id: str) -> int: ...
 
 
 def help_text(bot_localpart: str) -> str:
@@ -59,12 +56,11 @@ def help_text(bot_localpart: str) -> str:
 
 class CommandRunner:
     def __init__(
-        self, catalogue: Catalogue, memory: Memory, settings: Settings, default_model: str, bot_localpart: str
+        self, catalogue: Catalogue, conversations: Conversations, models: ModelChoice, bot_localpart: str
     ) -> None:
         self._catalogue = catalogue
-        self._memory = memory
-        self._settings = settings
-        self._default_model = default_model
+        self._conversations = conversations
+        self._models = models
         self._bot = bot_localpart
 
     async def run(self, command: Command, user_id: str, room_id: str) -> str:
@@ -72,22 +68,19 @@ class CommandRunner:
         if command.name is CommandName.HELP:
             return help_text(self._bot)
         if command.name is CommandName.MODELS:
-            return await self._models(user_id)
+            return await self._list_models(user_id)
         if command.name is CommandName.MODEL:
-            return await self._set_model(user_id, command.argument)
+            return await self._choose_model(user_id, command.argument)
         if command.name is CommandName.RESET:
-            await self._memory.reset(user_id, room_id)
+            await self._conversations.forget(user_id, room_id)
             return strings.RESET_DONE
         return strings.UNKNOWN_COMMAND.format(command=code_span(command.raw), help_hint=strings.HELP_HINT)
 
-    async def current_model(self, user_id: str) -> str:
-        return await self._settings.get_model(user_id) or self._default_model
-
-    async def _models(self, user_id: str) -> str:
+    async def _list_models(self, user_id: str) -> str:
         names = await self._catalogue.names()
         if not names:
             return strings.MODELS_NONE
-        current = await self.current_model(user_id)
+        current = await self._models.current(user_id)
         lines = [strings.MODELS_HEADER]
         for name in names:
             vision = strings.MODELS_VISION_MARK if await self._catalogue.supports_vision(name) else ""
@@ -98,21 +91,11 @@ class CommandRunner:
             text += strings.MODELS_CURRENT_MISSING.format(model=current)
         return text
 
-    async def _set_model(self, user_id: str, wanted: str) -> str:
+    async def _choose_model(self, user_id: str, wanted: str) -> str:
         if not wanted:
             return strings.MODEL_USAGE
-        names = await self._catalogue.names()
-        match = resolve_model_name(wanted, names)
-        if match is None:
+        try:
+            chosen = await self._models.choose(user_id, wanted)
+        except UnknownModel:
             return strings.MODEL_UNKNOWN.format(model=code_span(wanted))
-        await self._settings.set_model(user_id, match)
-        return strings.MODEL_SET.format(model=match)
-
-
-def resolve_model_name(wanted: str, available: list[str]) -> str | None:
-    """Exact name, or the `:latest` tag when the user left the tag out."""
-    if wanted in available:
-        return wanted
-    if ":" not in wanted and f"{wanted}:latest" in available:
-        return f"{wanted}:latest"
-    return None
+        return strings.MODEL_SET.format(model=chosen)

@@ -15,12 +15,12 @@ from collections.abc import Callable
 
 from bot import strings
 from bot.answering import Answerer
-from bot.assistant import ModelUnavailable
-from bot.commands import CommandRunner, parse_command
+from bot.commands import CommandRunner
 from bot.events import parse_media
 from bot.jobs import Job
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO
+from bot.ollama_chat import ModelUnavailable
 from bot.routing import Action
 from bot.values import MediaRef, txn_id
 
@@ -84,10 +84,8 @@ class Dispatcher:
         if job.action is Action.ANSWER:
             image = job.media or await self._replied_image(job)
             await self._answerer.answer(job.target, job.question, image, resumed=resumed)
-        elif job.action is Action.COMMAND:
-            command = parse_command(job.question)
-            assert command is not None
-            text = await self._commands.run(command, job.target.asker, job.target.room_id)
+        elif job.action is Action.COMMAND and job.command is not None:
+            text = await self._commands.run(job.command, job.target.asker, job.target.room_id)
             await self._notice(job, text, "command")
         elif job.action is Action.PROMPT_FOR_QUESTION:
             await self._notice(job, strings.EMPTY_QUESTION.format(bot=self._bot), "prompt")

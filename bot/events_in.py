@@ -29,7 +29,7 @@ from bot.values import txn_id
 
 if TYPE_CHECKING:
     from bot.config import BotSettings
-    from bot.runner import BotParts
+    from bot.parts import BotParts
 
 log = logging.getLogger(__name__)
 

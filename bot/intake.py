@@ -73,6 +73,7 @@ class Intake:
             media,
             reply_to_image,
             received_ms=message.timestamp_ms,
+            command=decision.command,
         )
 
     def is_stale(self, room_id: str, timestamp_ms: int, now_ms: int | None = None) -> bool:

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.commands import Command, parse_command
 from bot.routing import Action
 from bot.values import EncryptedFile, MediaRef, ReplyTarget
 
@@ -22,6 +23,7 @@ class Job:
     media: MediaRef | None = None
     reply_to_image: str | None = None  # an event id whose image should go with the question
     received_ms: int = 0  # the question's own timestamp: the catch-up window counts from it
+    command: Command | None = None  # for a COMMAND job: the command, parsed once by routing
 
     @property
     def event_id(self) -> str:
@@ -56,6 +58,9 @@ class Job:
                 media=MediaRef(**media) if media else None,
                 reply_to_image=data.get("reply_to_image"),
                 received_ms=int(data.get("received_ms") or received_ms),
+                command=parse_command(str(data["question"]))
+                if data["action"] == Action.COMMAND.value
+                else None,
             )
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise UnreadableJob(str(error)) from error

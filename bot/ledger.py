@@ -1,13 +1,15 @@
 """The record of events the bot has taken on, so each question is answered exactly once,
-and events it could not understand are skipped once and never replayed."""
+and events it could not understand are skipped once and never replayed. The one owner
+of "this event is done"."""
 
 from __future__ import annotations
 
 import logging
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from appdb.conversations import InTransaction
 from appdb.models import EVENT_DONE, EVENT_PENDING, EVENT_SKIPPED, BotEvent
 from bot.jobs import Job, UnreadableJob
 
@@ -64,9 +66,19 @@ class EventLedger:
 
     async def complete(self, event_id: str) -> None:
         async with self._sessions.begin() as session:
+            await self.completion(event_id)(session)
+
+    @staticmethod
+    def completion(event_id: str) -> InTransaction:
+        """Marks `event_id` done inside another store's transaction (the memory write, so
+        an answer is remembered and counted done together, or neither)."""
+
+        async def mark_done(session: AsyncSession) -> None:
             await session.execute(
                 update(BotEvent).where(BotEvent.event_id == event_id).values(status=EVENT_DONE)
             )
+
+        return mark_done
 
     async def pending(self, since_ms: int) -> list[Job]:
         """Jobs taken on but not finished (the bot stopped mid-way), oldest first. A row

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.messages.utils import count_tokens_approximately, trim_messages
 
-from bot.memory import AI
+from appdb.conversation_roles import AI
 
 
 @dataclass(frozen=True)

@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Coroutine
 from typing import Any
 
-from nio import AsyncClient, SyncResponse
+from nio import SyncResponse
 
-from appdb.heartbeats import HeartbeatStore
 from bot import credentials
 from bot.config import BotSettings
 from bot.crypto import keys_housekeeping
-from bot.dispatch import Dispatcher
 from bot.events_in import EventsIn
-from bot.intake import Intake
 from bot.jobs import Job
-from bot.ledger import EventLedger
-from bot.matrix_io import MatrixIO
-from bot.rate_limit import UserRateLimiter
-from bot.sync_position import SyncPosition
-from bot.tasks import ConversationTasks
-from bot.undecryptable import UndecryptableTracker
+from bot.parts import BotParts
 
 log = logging.getLogger(__name__)
 
@@ -53,20 +44,6 @@ LEDGER_KEEP_MS = 24 * 3600 * 1000
 HEARTBEAT_EVERY_S = 15.0
 REJOIN_EVERY_S = 10.0
 SERVICE_NAME = "bot"
-
-
-@dataclasses.dataclass
-class BotParts:
-    client: AsyncClient
-    matrix: MatrixIO
-    intake: Intake
-    dispatcher: Dispatcher
-    ledger: EventLedger
-    limiter: UserRateLimiter
-    tasks: ConversationTasks
-    position: SyncPosition
-    undecryptable: UndecryptableTracker
-    heartbeats: HeartbeatStore
 
 
 class BotRunner:

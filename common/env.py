@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -31,6 +33,20 @@ def load_environ(env_file: str | os.PathLike[str] = ".env") -> dict[str, str]:
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ)
     return values
+
+
+T = TypeVar("T")
+
+
+def settings_or_exit(read: Callable[[Mapping[str, str]], T]) -> tuple[dict[str, str], T]:
+    """The environment, and the settings `read` from it; on a bad value, one line on
+    stderr and exit code 2 (never a traceback)."""
+    env = load_environ()
+    try:
+        return env, read(env)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def get_str(env: Mapping[str, str], name: str, default: str) -> str:

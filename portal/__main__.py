@@ -8,19 +8,14 @@ import sys
 from aiohttp import web
 
 from common import logs
-from common.env import ConfigError, load_environ
+from common.env import settings_or_exit
 from portal.app import create_app
 from portal.config import PortalSettings
 
 
 def main() -> int:
     os.umask(0o077)  # what the portal writes (uploads in progress, secrets) is its own
-    env = load_environ()
-    try:
-        settings = PortalSettings.from_env(env)
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    env, settings = settings_or_exit(PortalSettings.from_env)
     logs.configure(env, settings.log_level)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0

@@ -17,26 +17,18 @@ from aiohttp_session import get_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.user_settings import UserSettingsStore
+from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
 from common.synapse_errors import SynapseError
-from portal import (
-    auth_views,
-    chat_stream,
-    chat_views,
-    conversation_views,
-    gallery_views,
-    health,
-    media_worker,
-    model_views,
-    pages,
-)
-from portal.auth_views import SESSION_USER
-from portal.config import PortalSettings
-from portal.errors import error_pages
-from portal.keys import (
+from portal import accounts, ai_model, chat, conversations, gallery, health, pages
+from portal.accounts.logins import LoginStore
+from portal.accounts.views import SESSION_USER
+from portal.app_keys import (
     CATALOGUE,
+    CONVERSATIONS,
     DB_ENGINE,
     HTTP,
     LOGIN_ACCOUNT_THROTTLE,
@@ -44,13 +36,17 @@ from portal.keys import (
     LOGINS,
     MATRIX,
     MEDIA_SLOTS,
+    MODEL_CHOICE,
     POOLS,
     SETTINGS,
     SIGNUP_THROTTLE,
     USER,
-    USER_SETTINGS,
 )
-from portal.logins import LoginStore
+from portal.chat import stream as chat_stream
+from portal.config import PortalSettings
+from portal.errors import error_pages
+from portal.gallery import media_worker
+from portal.gallery import views as gallery_views
 from portal.matrix import Pools, UserMatrix
 from portal.security import FORM_BODY_LIMIT, body_limits, csrf_protection, csrf_token, security_headers
 from portal.throttle import PerUserSlots, Throttle
@@ -58,6 +54,10 @@ from portal.throttle import PerUserSlots, Throttle
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+# The site's own pages (base, home, errors), then each area's.
+TEMPLATE_FOLDERS = [HERE / "templates"] + [
+    HERE / area / "templates" for area in ("accounts", "ai_model", "conversations", "chat", "gallery")
+]
 SESSION_MAX_AGE_S = 30 * 24 * 3600
 MEDIA_DOWNLOADS_PER_USER = 4
 SWEEP_EVERY_S = 60.0
@@ -78,7 +78,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await create_schema(engine)
     app[DB_ENGINE] = engine
     app[LOGINS] = LoginStore(engine, settings.token_key(), settings.session_idle_s, settings.session_max_s)
-    app[USER_SETTINGS] = UserSettingsStore(engine)
+    app[MODEL_CHOICE] = ModelChoice(UserSettingsStore(engine), app[CATALOGUE], settings.ollama_model)
+    app[CONVERSATIONS] = ConversationStore(engine)
     yield
     await engine.dispose()
 
@@ -170,7 +171,7 @@ def create_app(settings: PortalSettings) -> web.Application:
     app.on_shutdown.append(chat_stream.close_open_streams)
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder in TEMPLATE_FOLDERS]),
         autoescape=True,
         context_processors=[_template_context],
     )
@@ -183,34 +184,6 @@ def _routes(app: web.Application) -> None:
     router.add_get("/", pages.home, name="home")
     router.add_get("/healthz", health.healthz, name="healthz")
     router.add_get("/readyz", health.readyz, name="readyz")
-    router.add_get("/signup", auth_views.signup_form)
-    router.add_post("/signup", auth_views.signup)
-    router.add_get("/login", auth_views.login_form)
-    router.add_post("/login", auth_views.login_view)
-    router.add_post("/logout", auth_views.logout)
-    router.add_get("/models", model_views.models_page)
-    router.add_post("/models", model_views.choose_model)
-    router.add_get("/conversations", conversation_views.conversations_page)
-    router.add_post("/conversations/direct-chat", conversation_views.open_direct_chat)
-    router.add_get("/conversations/{room_id}", conversation_views.conversation_page)
-    router.add_post("/conversations/{room_id}/delete", conversation_views.delete_conversation)
-    router.add_get("/chat", chat_views.chat_page)
-    router.add_post("/chat/ai", chat_views.ai_chat)
-    router.add_get("/chat/api/stream", chat_stream.chat_stream)
-    router.add_get("/chat/api/session", chat_views.session)
-    router.add_get("/chat/api/rooms/{room_id}/messages", chat_views.history)
-    router.add_post("/chat/api/rooms/{room_id}/send", chat_views.send_message)
-    router.add_post("/chat/api/rooms/{room_id}/read", chat_views.mark_read)
-    router.add_post("/chat/api/rooms/{room_id}/typing", chat_views.set_typing)
-    router.add_post("/chat/api/join", chat_views.join_room)
-    router.add_post("/chat/api/direct", chat_views.start_direct_chat)
-    router.add_get("/chat/api/directory", chat_views.directory)
-    router.add_get("/chat/api/models", chat_views.models)
-    router.add_post("/chat/api/model", chat_views.choose_model)
-    router.add_get("/gallery", gallery_views.gallery_page)
-    router.add_post("/gallery/join", gallery_views.join_gallery)
-    router.add_post("/gallery/upload", gallery_views.upload)
-    router.add_get("/gallery/view/{event_id}", gallery_views.viewer)
-    router.add_post("/gallery/{event_id}/delete", gallery_views.delete)
-    router.add_get("/media/{server}/{media_id}", gallery_views.media)
+    for area in (accounts, ai_model, conversations, chat, gallery):
+        area.add_routes(router)
     router.add_static("/static/", HERE / "static", name="static")

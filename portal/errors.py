@@ -14,7 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from common.synapse_errors import Forbidden, NotFound, RateLimited, SessionEnded, SynapseError
-from portal.keys import LOGINS, current_user
+from portal.app_keys import LOGINS, current_user
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ SENTENCES = {
     413: "What you sent is larger than the portal accepts. Send something smaller.",
     429: "You are doing that too often. Wait a minute and try again.",
     500: "The portal ran into a problem it did not expect. It has been logged; try again in a moment.",
-    502: "The chat server did not answer. Try again in a moment.",
+    502: "The chat server is unreachable right now. Try again in a moment.",
     503: "This is not available right now. Try again in a moment.",
 }
 # aiohttp's own texts (`404: Not Found`) are replaced by the sentences above.
@@ -79,15 +79,19 @@ async def _login_ended(request: web.Request) -> web.StreamResponse:
     if user is not None:
         await request.app[LOGINS].forget(user.session_id)
     if wants_json(request):
-        return web.json_response({"error": "Your session ended. Log in again."}, status=401)
+        return web.json_response({"error": SESSION_ENDED}, status=401)
     raise web.HTTPSeeOther(f"/login?expired=1&next={quote(request.path_qs, safe='/')}")
 
 
+SESSION_ENDED = "Your session ended. Log in again."
+
+
 def _synapse_status(error: SynapseError) -> tuple[int, str | None]:
+    """The one mapping of the homeserver's refusals to what people are told."""
     if isinstance(error, Forbidden):
-        return 403, "The chat server did not allow that."
+        return 403, "You are not allowed to do that in this room."
     if isinstance(error, NotFound):
-        return 404, "The chat server has no such room, message or person."
+        return 404, "There is no such room, message or person."
     if isinstance(error, RateLimited):
         return 429, None
     if error.status >= 500:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from appdb.heartbeats import HeartbeatStore
 from common.matrix_ids import segment
-from portal.keys import DB_ENGINE, HTTP, SETTINGS
+from portal.app_keys import DB_ENGINE, HTTP, SETTINGS
 
 CHECK_TTL_S = 5.0
 BOT_HEARTBEAT_MAX_AGE_S = 90.0

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from common import synapse_client
 from common.matrix_ids import segment
 from common.synapse_errors import Forbidden, NotFound, SynapseError, answer_json
 
@@ -44,7 +45,6 @@ class UserMatrix:
     def __init__(self, pools: Pools, homeserver_url: str) -> None:
         self._pools = pools
         self._homeserver = homeserver_url
-        self._base = f"{homeserver_url}/_matrix/client/v3"
 
     async def _call(
         self,
@@ -55,11 +55,9 @@ class UserMatrix:
         timeout: float | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> dict[str, Any]:
-        options: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}, "json": json}
-        if timeout is not None:  # otherwise the pool's own timeout applies
-            options["timeout"] = aiohttp.ClientTimeout(total=timeout)
-        async with (session or self._pools.api).request(method, f"{self._base}{path}", **options) as response:
-            return await answer_json(response)
+        return await synapse_client.call(
+            session or self._pools.api, self._homeserver, method, path, token, json, timeout
+        )
 
     async def join(self, token: str, room: str) -> str:
         return str((await self._call("POST", f"/join/{segment(room)}", token, {}))["room_id"])
@@ -79,13 +77,8 @@ class UserMatrix:
         return name if isinstance(name, str) and name else None
 
     async def create_direct_chat(self, token: str, invitee: str) -> str:
-        created = await self._call(
-            "POST",
-            "/createRoom",
-            token,
-            {"is_direct": True, "invite": [invitee], "preset": "trusted_private_chat"},
-        )
-        return str(created["room_id"])
+        options = {"is_direct": True, "invite": [invitee], "preset": "trusted_private_chat"}
+        return await synapse_client.create_room(self._pools.api, self._homeserver, token, options)
 
     async def direct_rooms(self, token: str, user_id: str) -> dict[str, list[str]]:
         try:
@@ -126,7 +119,7 @@ class UserMatrix:
         return [r for r in rooms if isinstance(r, str)] if isinstance(rooms, list) else []
 
     async def resolve_alias(self, token: str, alias: str) -> str:
-        return str((await self._call("GET", f"/directory/room/{segment(alias)}", token))["room_id"])
+        return await synapse_client.resolve_alias(self._pools.api, self._homeserver, token, alias)
 
     async def send(self, token: str, room_id: str, content: dict[str, Any], txn: str) -> str:
         path = f"/rooms/{segment(room_id)}/send/m.room.message/{segment(txn)}"

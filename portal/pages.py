@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from portal.auth_views import take_flash
-from portal.keys import SETTINGS
+from portal.accounts.views import take_flash
+from portal.app_keys import SETTINGS
 
 
 @aiohttp_jinja2.template("home.html")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session, get_session
 
-from portal.keys import SETTINGS, USER
+from portal.app_keys import SETTINGS, USER
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSRF_FIELD = "csrf_token"

@@ -11,7 +11,7 @@ import sys
 import aiohttp
 
 from common import logs
-from common.env import ConfigError, load_environ
+from common.env import settings_or_exit
 from stack.bootstrap import bootstrap
 from stack.readiness import wait_until_ready
 from stack.settings import REPO_ROOT, StackSettings
@@ -49,12 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack")
     parser.add_argument("command", choices=["run", "render", "bootstrap", "wait-ready"])
     args = parser.parse_args(argv)
-    env = load_environ()
-    try:
-        settings = StackSettings.from_env(env)
-    except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return 2
+    env, settings = settings_or_exit(StackSettings.from_env)
     logs.configure(env, settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.data_dir.chmod(0o700)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 
 from common import secrets as app_secrets
+from common import synapse_client
 from common.matrix_ids import segment
 from common.synapse_admin import (
     UserInUse,
@@ -24,7 +24,7 @@ from common.synapse_admin import (
     register_user,
     wait_until_up,
 )
-from common.synapse_errors import NotFound, answer_json
+from common.synapse_errors import NotFound
 from stack.settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -59,45 +59,28 @@ async def _ensure_account(
         return f"@{username}:{settings.server_name}"
 
 
-async def _client_api(
-    session: aiohttp.ClientSession, method: str, url: str, token: str, json: Any = None
-) -> dict[str, Any]:
-    async with session.request(
-        method, url, json=json, headers={"Authorization": f"Bearer {token}"}
-    ) as response:
-        return await answer_json(response)
-
-
 async def _ensure_room(
     session: aiohttp.ClientSession, settings: StackSettings, token: str, alias_name: str, bot_user_id: str
 ) -> str:
-    base = f"{settings.homeserver_url}/_matrix/client/v3"
+    homeserver = settings.homeserver_url
     alias = f"#{alias_name}:{settings.server_name}"
     try:
-        found = await _client_api(session, "GET", f"{base}/directory/room/{segment(alias)}", token)
-        room_id = str(found["room_id"])
+        room_id = await synapse_client.resolve_alias(session, homeserver, token, alias)
     except NotFound:
         name, topic = PUBLIC_ROOMS[alias_name]
-        created = await _client_api(
-            session,
-            "POST",
-            f"{base}/createRoom",
-            token,
-            {
-                "room_alias_name": alias_name,
-                "name": name,
-                "topic": topic,
-                "preset": "public_chat",
-                "visibility": "public",
-                "invite": [bot_user_id],
-            },
-        )
-        room_id = str(created["room_id"])
+        options = {
+            "room_alias_name": alias_name,
+            "name": name,
+            "topic": topic,
+            "preset": "public_chat",
+            "visibility": "public",
+            "invite": [bot_user_id],
+        }
+        room_id = await synapse_client.create_room(session, homeserver, token, options)
         log.info("created %s (%s)", alias, room_id)
     # Keep it listed in the room directory even if someone unlisted it by accident.
-    await _client_api(
-        session, "PUT", f"{base}/directory/list/room/{segment(room_id)}", token, {"visibility": "public"}
-    )
+    listing = f"/directory/list/room/{segment(room_id)}"
+    await synapse_client.call(session, homeserver, "PUT", listing, token, {"visibility": "public"})
     return room_id
 
 

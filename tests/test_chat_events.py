@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.chat_events import describe
+from portal.chat.events import describe
 
 ALICE, BOB = "@alice:localhost", "@bob:localhost"
 

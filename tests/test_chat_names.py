@@ -3,9 +3,9 @@ another member's are shown with the user id, as Element does."""
 
 from __future__ import annotations
 
-from portal.chat_events import describe
-from portal.chat_names import labels, skeleton
-from portal.chat_rooms import RoomList
+from portal.chat.events import describe
+from portal.chat.names import labels, skeleton
+from portal.chat.rooms import RoomList
 
 BOB, MALLORY, CAROL = "@bob:localhost", "@mallory:localhost", "@carol:localhost"
 

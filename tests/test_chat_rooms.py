@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.chat_rooms import RoomList
+from portal.chat.rooms import RoomList
 
 ME, BOT, BOB, CAROL = "@me:localhost", "@bot:localhost", "@bob:localhost", "@carol:localhost"
 

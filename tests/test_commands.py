@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Command, CommandName, parse_command, resolve_model_name
+from bot.commands import Command, CommandName, parse_command
+from common.model_choice import resolve_model_name
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ from bot.events import MalformedEvent, parse_message
 from bot.intake import Intake, RoomFacts
 from bot.jobs import Job
 from bot.values import BotIdentity
-from portal.chat_events import describe
-from portal.chat_rooms import RoomList
-from portal.chat_views import directory_entry
-from portal.gallery_items import gallery_item
+from portal.chat.events import describe
+from portal.chat.rooms import RoomList
+from portal.chat.views import directory_entry
+from portal.gallery.items import gallery_item
 
 BOT = BotIdentity("@bot:localhost", "bot")
 KEYS = [

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from portal.media_checks import CheckedImage, UploadRefused, check_upload
-from portal.media_worker import MediaChecker
+from portal.gallery.media_checks import CheckedImage, UploadRefused, check_upload
+from portal.gallery.media_worker import MediaChecker
 
 
 def hang(path: Path) -> CheckedImage:

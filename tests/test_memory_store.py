@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.conversations import ConversationStore
 from appdb.user_settings import UserSettingsStore
-from bot.memory import ConversationMemory
 from tests.db import engine_for
 
 ALICE, BOB = "@alice:localhost", "@bob:localhost"
@@ -25,7 +25,7 @@ async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 async def test_turns_are_kept_per_user_and_room(engine: AsyncEngine) -> None:
-    memory = ConversationMemory(engine, window_messages=100)
+    memory = ConversationStore(engine, window_messages=100)
     await memory.append_turn(ALICE, DM, "secret question", "secret answer")
     await memory.append_turn(ALICE, PUBLIC, "public question", "public answer")
     await memory.append_turn(BOB, DM, "bob question", "bob answer")
@@ -36,7 +36,7 @@ async def test_turns_are_kept_per_user_and_room(engine: AsyncEngine) -> None:
 
 
 async def test_recent_reads_only_the_newest_window_in_order(engine: AsyncEngine) -> None:
-    memory = ConversationMemory(engine, window_messages=6)
+    memory = ConversationStore(engine, window_messages=6)
     for i in range(50):
         await memory.append_turn(ALICE, DM, f"q{i}", f"a{i}")
     rows_fetched: list[int] = []
@@ -60,10 +60,10 @@ async def test_recent_reads_only_the_newest_window_in_order(engine: AsyncEngine)
 
 
 async def test_reset_forgets_one_room_only(engine: AsyncEngine) -> None:
-    memory = ConversationMemory(engine, window_messages=100)
+    memory = ConversationStore(engine, window_messages=100)
     await memory.append_turn(ALICE, DM, "q", "a")
     await memory.append_turn(ALICE, PUBLIC, "q", "a")
-    assert await memory.reset(ALICE, DM) == 2
+    assert await memory.forget(ALICE, DM) == 2
     assert await memory.recent(ALICE, DM) == []
     assert len(await memory.recent(ALICE, PUBLIC)) == 2
 
@@ -79,7 +79,7 @@ async def test_model_choice_is_per_user_and_can_change(engine: AsyncEngine) -> N
 
 
 async def test_concurrent_turns_from_many_users_are_all_stored(engine: AsyncEngine) -> None:
-    memory = ConversationMemory(engine, window_messages=10)
+    memory = ConversationStore(engine, window_messages=10)
     users = [f"@u{i}:localhost" for i in range(20)]
     await asyncio.gather(*(memory.append_turn(user, DM, "q", "a") for user in users))
     for user in users:

@@ -12,10 +12,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.conversations import ConversationStore
 from appdb.migrate import current_revision, upgrade
 from appdb.models import Base
 from appdb.user_settings import UserSettingsStore
-from bot.memory import ConversationMemory
 from tests.db import engine_for
 
 
@@ -46,7 +46,7 @@ async def test_upgrade_from_the_first_revision_keeps_conversations_and_settings(
     await upgrade(empty_engine)
     assert await current_revision(empty_engine) == "0003"
     assert await UserSettingsStore(empty_engine).get_model("@alice:localhost") == "llava:latest"
-    memory = ConversationMemory(empty_engine, window_messages=10)
+    memory = ConversationStore(empty_engine, window_messages=10)
     assert await memory.recent("@alice:localhost", "!dm:localhost") == [
         ("human", "my name is Zed"),
         ("ai", "Hello Zed"),

@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from portal.app import create_app
-from portal.keys import MATRIX
+from portal.app_keys import MATRIX
 from tests.conftest import UserFactory
 from tests.matrix_user import MatrixUser
 from tests.ollama_double import OllamaDouble
@@ -364,7 +364,7 @@ async def test_typing_reaches_the_other_person(
 
 
 async def test_one_person_cannot_open_unbounded_streams(portal: TestClient, synapse: SynapseServer) -> None:
-    from portal.chat_stream import MAX_STREAMS_PER_USER
+    from portal.chat.stream import MAX_STREAMS_PER_USER
 
     browser, _ = await _member(portal, synapse, "203.0.113.75")
     streams = [await browser.open_stream() for _ in range(MAX_STREAMS_PER_USER)]

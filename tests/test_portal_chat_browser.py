@@ -181,7 +181,9 @@ async def test_the_ai_chat_streams_an_answer_in_place_and_keeps_it_after_a_reloa
     await page.get_by_text("now answers you with llava:latest").wait_for()
     page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Forget this conversation").click()
-    await page.locator("#timeline-holder .event.m-notice", has_text="forgot").wait_for()
+    await page.get_by_text("the assistant no longer remembers this conversation").wait_for()
+    conversations = await page.context.request.get(f"{live_portal.url}/conversations")
+    assert "Direct chat with the assistant" not in await conversations.text()  # nothing remembered
 
 
 async def test_at_bot_in_public_from_the_browser_gets_the_answer(

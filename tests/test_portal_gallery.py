@@ -20,7 +20,7 @@ from nio import UploadResponse
 from PIL import Image
 
 from portal.app import create_app
-from portal.keys import LOGINS
+from portal.app_keys import LOGINS
 from tests.matrix_user import MatrixUser
 from tests.ollama_double import OllamaDouble
 from tests.portal_client import Browser, SecondBrowser

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from appdb.models import PortalLogin
 from portal.app import create_app, sweep_sessions
-from portal.gallery_views import UPLOADS_FOLDER
-from portal.keys import DB_ENGINE, LOGINS
+from portal.app_keys import DB_ENGINE, LOGINS
+from portal.gallery.views import UPLOADS_FOLDER
 from tests.conftest import UserFactory
 from tests.ollama_double import OllamaDouble, free_port
 from tests.portal_client import Browser, SecondBrowser

@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from common.matrix_ids import is_event_id, is_media_id, is_room_id, is_server_name, parse_mxc, segment
-from portal.auth_views import safe_next
+from portal.accounts.views import safe_next
 from portal.security import forwarded_client
 
 

@@ -17,7 +17,7 @@ from bot.jobs import Job
 from bot.ledger import EventLedger
 from bot.routing import Action
 from bot.values import EncryptedFile, MediaRef, ReplyTarget
-from portal.logins import LoginStore
+from portal.accounts.logins import LoginStore
 from tests.db import engine_for
 
 ROOM = "!room:localhost"
@@ -114,8 +114,46 @@ async def test_heartbeats_say_who_is_ready_and_since_when(engine: AsyncEngine) -
 
 async def test_memory_takes_text_with_nul_characters(engine: AsyncEngine) -> None:
     """PostgreSQL refuses NUL in text; a question or an answer holding one is still kept."""
-    from bot.memory import ConversationMemory
+    from appdb.conversations import ConversationStore
 
-    memory = ConversationMemory(engine, window_messages=10)
+    memory = ConversationStore(engine, window_messages=10)
     await memory.append_turn("@alice:localhost", ROOM, "nul \x00 inside", "answer \x00 too")
     assert await memory.recent("@alice:localhost", ROOM) == [("human", "nul  inside"), ("ai", "answer  too")]
+
+
+async def test_an_answer_is_remembered_and_marked_done_together_or_neither(engine: AsyncEngine) -> None:
+    """The ledger marks the question answered inside the memory write's transaction."""
+    from appdb.conversations import ConversationStore
+
+    ledger, memory = EventLedger(engine), ConversationStore(engine)
+    await ledger.claim([_job("$q", 1000), _job("$broken", 2000)])
+    await memory.append_turn("@alice:localhost", ROOM, "q", "a", also=EventLedger.completion("$q"))
+    assert await _status(engine, "$q") == EVENT_DONE
+
+    async def fails(session: object) -> None:
+        await EventLedger.completion("$broken")(session)  # type: ignore[arg-type]
+        raise RuntimeError("the write failed half-way")
+
+    with pytest.raises(RuntimeError):
+        await memory.append_turn("@alice:localhost", ROOM, "lost", "turn", also=fails)
+    assert await _status(engine, "$broken") == EVENT_PENDING  # resumed later, never half-done
+    assert [content for _, content in await memory.recent("@alice:localhost", ROOM)] == ["q", "a"]
+
+
+async def test_one_model_rule_for_the_bot_and_the_portal(engine: AsyncEngine) -> None:
+    """`!model llama3` and the portal's `llama3` both mean `llama3:latest`; unknown names
+    are refused in both, through the one ModelChoice."""
+    from appdb.user_settings import UserSettingsStore
+    from common.model_choice import ModelChoice, UnknownModel
+
+    class Catalogue:
+        async def names(self) -> list[str]:
+            return ["llama3:latest", "llava:13b"]
+
+    choice = ModelChoice(UserSettingsStore(engine), Catalogue(), "llama3:latest")  # type: ignore[arg-type]
+    assert await choice.current("@alice:localhost") == "llama3:latest"
+    assert await choice.choose("@alice:localhost", " llava:13b ") == "llava:13b"
+    assert await choice.choose("@alice:localhost", "llama3") == "llama3:latest"
+    assert await choice.current("@alice:localhost") == "llama3:latest"
+    with pytest.raises(UnknownModel):
+        await choice.choose("@alice:localhost", "llava")  # no `:latest` tag of llava exists

@@ -23,17 +23,18 @@ from aiohttp import BodyPartReader, MultipartReader, web
 
 from common.matrix_ids import is_event_id, is_media_id, is_server_name
 from common.synapse_errors import Forbidden, NotFound, SynapseError
-from portal.gallery_items import gallery_item
-from portal.keys import MATRIX, MEDIA_SLOTS, SETTINGS, require_user
-from portal.logins import PortalUser
-from portal.media_checks import CheckedImage, UploadRefused
-from portal.media_worker import MEDIA_CHECKER
+from portal.accounts.logins import PortalUser
+from portal.app_keys import MATRIX, MEDIA_SLOTS, SETTINGS, require_user
+from portal.gallery.items import gallery_item
+from portal.gallery.media_checks import CheckedImage, UploadRefused
+from portal.gallery.media_worker import MEDIA_CHECKER
+from portal.gallery.upload_counts import UPLOAD_COUNTS, UploadCounts
 from portal.security import MULTIPART
-from portal.upload_counts import UPLOAD_COUNTS, UploadCounts
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
+NO_SUCH_POST = "There is no such post."
 MAX_FETCHES_PER_PAGE = 10
 CHUNK = 256 * 1024
 WRITE_TIMEOUT_S = 30.0  # a client that reads nothing for this long is cut off
@@ -114,6 +115,13 @@ async def _page_of_posts(
     return items, token if more else None
 
 
+def _event_id(request: web.Request) -> str:
+    event_id = request.match_info["event_id"]
+    if not is_event_id(event_id):
+        raise web.HTTPNotFound(text=NO_SUCH_POST)
+    return event_id
+
+
 async def join_gallery(request: web.Request) -> web.Response:
     user = require_user(request)
     await request.app[MATRIX].join(user.access_token, _gallery_alias(request))
@@ -123,16 +131,14 @@ async def join_gallery(request: web.Request) -> web.Response:
 async def viewer(request: web.Request) -> web.Response:
     """One post, full size: the image, or the video with its controls."""
     user = require_user(request)
-    event_id = request.match_info["event_id"]
-    if not is_event_id(event_id):
-        raise web.HTTPNotFound(text="There is no such post.")
+    event_id = _event_id(request)
     try:
         room_id = await _gallery_room(request, user)
         event = await request.app[MATRIX].event(user.access_token, room_id, event_id)
     except _NoGallery as missing:
         return _no_gallery_page(request, missing)
     except (NotFound, Forbidden):
-        raise web.HTTPNotFound(text="There is no such post.") from None
+        raise web.HTTPNotFound(text=NO_SUCH_POST) from None
     item = gallery_item(event, user.user_id)
     if item is None:
         raise web.HTTPNotFound(text="That post has no image or video (it may have been deleted).")
@@ -325,9 +331,7 @@ async def _relay_media(
 
 async def delete(request: web.Request) -> web.Response:
     user = require_user(request)
-    event_id = request.match_info["event_id"]
-    if not is_event_id(event_id):
-        raise web.HTTPNotFound(text="There is no such post.")
+    event_id = _event_id(request)
     try:
         room_id = await _gallery_room(request, user)
     except _NoGallery as missing:
@@ -336,7 +340,7 @@ async def delete(request: web.Request) -> web.Response:
     try:
         event = await matrix.event(user.access_token, room_id, event_id)
     except (NotFound, Forbidden):
-        raise web.HTTPNotFound(text="There is no such post.") from None
+        raise web.HTTPNotFound(text=NO_SUCH_POST) from None
     if event.get("sender") != user.user_id:
         raise web.HTTPForbidden(text="You can only delete your own posts.")
     await matrix.redact(user.access_token, room_id, event_id, uuid.uuid4().hex)

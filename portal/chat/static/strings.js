@@ -18,6 +18,7 @@ export const text = {
   aiOffline: 'The AI service is offline.',
   modelSaved: (model) => `Saved: the assistant now answers you with ${model}.`,
   confirmForget: 'Forget this conversation? The assistant will no longer remember it.',
+  forgotten: 'Forgotten: the assistant no longer remembers this conversation.',
   sending: 'Sending…',
   waiting: 'Not sent yet: waiting for the connection…',
   failed: 'Not sent',

@@ -10,8 +10,8 @@ from typing import Any
 
 from common.matrix_html import sanitise
 from common.reply_fallback import strip_reply_fallback
-from portal.chat_names import short_name, skeleton
-from portal.mxc import media_path
+from portal.chat.names import short_name, skeleton
+from portal.gallery.mxc import media_path
 
 Event = Mapping[str, Any]
 MEDIA_TYPES = {"m.image": "image", "m.video": "video"}

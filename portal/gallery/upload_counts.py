@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from appdb.models import PortalUpload
-from portal.keys import DB_ENGINE
+from portal.app_keys import DB_ENGINE
 
 
 class UploadCounts:

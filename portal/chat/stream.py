@@ -17,11 +17,11 @@ import aiohttp
 from aiohttp import web
 
 from common.synapse_admin import SynapseError
-from portal import chat_strings as strings
-from portal.chat_events import describe
-from portal.chat_rooms import RoomList
-from portal.keys import MATRIX, SETTINGS, current_user
-from portal.logins import PortalUser
+from portal.accounts.logins import PortalUser
+from portal.app_keys import MATRIX, SETTINGS, current_user
+from portal.chat import strings
+from portal.chat.events import describe
+from portal.chat.rooms import RoomList
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from aiohttp import web
 from pebble import ProcessExpired, ProcessPool
 
-from portal.keys import SETTINGS
-from portal.media_checks import CheckedImage, CheckedVideo, UploadRefused, check_upload
+from portal.app_keys import SETTINGS
+from portal.gallery.media_checks import CheckedImage, CheckedVideo, UploadRefused, check_upload
 
 log = logging.getLogger(__name__)
 

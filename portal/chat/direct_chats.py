@@ -5,7 +5,7 @@ unencrypted ones, and creates a new one (unencrypted) when the only chat is encr
 
 from __future__ import annotations
 
-from portal.logins import PortalUser
+from portal.accounts.logins import PortalUser
 from portal.matrix import UserMatrix
 
 

@@ -14,8 +14,8 @@ from aiohttp_session import get_session, new_session
 
 from common.synapse_admin import login, register_with_token
 from common.synapse_errors import RateLimited, SynapseError, UserInUse
-from portal.accounts import password_problem, username_problem
-from portal.keys import (
+from portal.accounts.rules import password_problem, username_problem
+from portal.app_keys import (
     HTTP,
     LOGIN_ACCOUNT_THROTTLE,
     LOGIN_ADDRESS_THROTTLE,

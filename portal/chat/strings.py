@@ -4,11 +4,7 @@ from __future__ import annotations
 
 SESSION_ENDED = "Your session ended. Log in again."
 LOG_IN_TO_CHAT = "Log in to chat."
-NOT_ALLOWED = "You are not allowed to do that in this room."
-NO_SUCH_ROOM_OR_USER = "There is no such room or user."
-TOO_FAST = "You are sending too fast. Wait a moment and try again."
 HOMESERVER_UNREACHABLE = "The chat server is unreachable right now. Try again in a moment."
-HOMESERVER_REFUSED = "The chat server refused that."
 NOT_JSON = "The request was not valid JSON."
 NOT_A_JSON_OBJECT = "The request was not a JSON object."
 NOT_A_ROOM_ID = "That is not a room id."

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal.chat_names import labels, short_name
+from portal.chat.names import labels, short_name
 
 JsonDict = Mapping[str, Any]
 

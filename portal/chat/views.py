@@ -10,21 +10,27 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
 from common.matrix_html import formatted_if_needed
 from common.matrix_ids import is_event_id, is_room_alias, is_room_id, is_user_id
 from common.ollama_catalogue import OllamaUnavailable
-from common.synapse_errors import SynapseError
-from portal import chat_strings as strings
-from portal.chat_events import describe, members_in
-from portal.chat_names import labels
-from portal.direct_chats import direct_chat_with, remember_direct_chat
-from portal.keys import CATALOGUE, MATRIX, SETTINGS, current_user, require_user
-from portal.logins import PortalUser
-from portal.model_views import ModelRefused, current_model, save_choice
+from portal.accounts.logins import PortalUser
+from portal.ai_model.views import ModelRefused, save_choice
+from portal.app_keys import (
+    CATALOGUE,
+    CONVERSATIONS,
+    MATRIX,
+    MODEL_CHOICE,
+    SETTINGS,
+    current_user,
+    require_user,
+)
+from portal.chat import strings
+from portal.chat.direct_chats import direct_chat_with, remember_direct_chat
+from portal.chat.events import describe, members_in
+from portal.chat.names import labels
 
 HISTORY_PAGE = 30
 MAX_MESSAGE_CHARS = 20_000
@@ -44,26 +50,13 @@ class Refused(Exception):
         self.status = status
 
 
-def _homeserver_error(error: SynapseError) -> web.Response:
-    if error.status == 401:
-        return _error(strings.SESSION_ENDED, 401)
-    if error.status == 403:
-        return _error(strings.NOT_ALLOWED, 403)
-    if error.status == 404:
-        return _error(strings.NO_SUCH_ROOM_OR_USER, 404)
-    if error.status == 429:
-        return _error(strings.TOO_FAST, 429)
-    if error.status >= 500:
-        return _error(strings.HOMESERVER_UNREACHABLE, 502)
-    return _error(error.error or strings.HOMESERVER_REFUSED, 400)
-
-
 def _error(message: str, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 def json_api(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Logged-in users only; JSON in and out; every failure is a JSON `{"error": ...}`."""
+    """Logged-in users only; JSON in and out; every failure is a JSON `{"error": ...}`
+    (the homeserver's own, through the portal's error middleware)."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
         user = current_user(request)
@@ -73,10 +66,7 @@ def json_api(handler: JsonHandler) -> Callable[[web.Request], Awaitable[web.Stre
             return web.json_response(await handler(request, user))
         except Refused as refused:
             return _error(str(refused), refused.status)
-        except SynapseError as error:
-            return _homeserver_error(error)
-        except (aiohttp.ClientError, TimeoutError):
-            return _error(strings.HOMESERVER_UNREACHABLE, 502)
+        # The homeserver's errors become JSON in portal.errors, the one place that maps them.
 
     return wrapped
 
@@ -235,7 +225,7 @@ def directory_entry(room: dict[str, Any]) -> dict[str, Any] | None:
 
 @json_api
 async def models(request: web.Request, user: PortalUser) -> dict[str, Any]:
-    current = await current_model(request, user)
+    current = await request.app[MODEL_CHOICE].current(user.user_id)
     try:
         names = await request.app[CATALOGUE].names()
     except OllamaUnavailable:
@@ -250,3 +240,11 @@ async def choose_model(request: web.Request, user: PortalUser) -> dict[str, Any]
         return {"current": await save_choice(request, user, wanted)}
     except ModelRefused as refused:
         raise Refused(str(refused), refused.status) from refused
+
+
+@json_api
+async def forget_conversation(request: web.Request, user: PortalUser) -> dict[str, Any]:
+    """The AI chat's "Forget this conversation": the assistant's memory of this room, for
+    this person, is deleted (the same as `!reset` or the conversations page)."""
+    forgotten = await request.app[CONVERSATIONS].forget(user.user_id, _room_id(request))
+    return {"forgotten": forgotten}

@@ -6,10 +6,11 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from appdb.user_settings import UserSettingsStore
+from appdb.conversations import ConversationStore
+from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
+from portal.accounts.logins import LoginStore, PortalUser
 from portal.config import PortalSettings
-from portal.logins import LoginStore, PortalUser
 from portal.matrix import Pools, UserMatrix
 from portal.throttle import PerUserSlots, Throttle
 
@@ -18,7 +19,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)  # short calls: health, sign-up
 POOLS = web.AppKey("pools", Pools)
 DB_ENGINE = web.AppKey("db_engine", AsyncEngine)
 LOGINS = web.AppKey("logins", LoginStore)
-USER_SETTINGS = web.AppKey("user_settings", UserSettingsStore)
+MODEL_CHOICE = web.AppKey("model_choice", ModelChoice)
+CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 MATRIX = web.AppKey("matrix", UserMatrix)
 CATALOGUE = web.AppKey("catalogue", ModelCatalogue)
 SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.matrix_ids import is_event_id
-from portal.mxc import media_path
+from portal.gallery.mxc import media_path
 
 MEDIA_TYPES = {"m.image": "image", "m.video": "video"}
 

@@ -382,8 +382,14 @@ $('model-picker').addEventListener('change', async () => {
   }
 });
 
-$('forget').addEventListener('click', () => {
-  if (window.confirm(text.confirmForget)) sendText('!reset');
+$('forget').addEventListener('click', async () => {
+  if (!window.confirm(text.confirmForget)) return;
+  try {
+    await api('POST', roomPath(state.current, 'forget'));
+    $('model-status').textContent = text.forgotten;
+  } catch (error) {
+    $('model-status').textContent = error.message;
+  }
 });
 
 document.addEventListener('visibilitychange', () => {

@@ -1,4 +1,5 @@
-"""Choose the model the assistant uses for you (the same setting as the bot's `!model`)."""
+"""Choose the model the assistant uses for you (the same choice as the bot's `!model`;
+common.model_choice owns it and its name rule, so `llama3` works here too)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from common.model_choice import UnknownModel
 from common.ollama_catalogue import ModelInfo, OllamaUnavailable
-from portal.keys import CATALOGUE, SETTINGS, USER_SETTINGS, require_user
-from portal.logins import PortalUser
+from portal.accounts.logins import PortalUser
+from portal.app_keys import CATALOGUE, MODEL_CHOICE, require_user
 
 
 class ModelRefused(Exception):
@@ -20,20 +22,14 @@ class ModelRefused(Exception):
         self.status = status
 
 
-async def current_model(request: web.Request, user: PortalUser) -> str:
-    return await request.app[USER_SETTINGS].get_model(user.user_id) or request.app[SETTINGS].ollama_model
-
-
 async def save_choice(request: web.Request, user: PortalUser, wanted: object) -> str:
-    """Save `wanted` as the user's model if Ollama has it (the same setting as `!model`)."""
+    """Save `wanted` as the person's model; ModelRefused says why not."""
     try:
-        available = await request.app[CATALOGUE].names()
+        return await request.app[MODEL_CHOICE].choose(user.user_id, wanted if isinstance(wanted, str) else "")
     except OllamaUnavailable as error:
         raise ModelRefused("The AI service is offline, so your choice was not changed.", 503) from error
-    if not isinstance(wanted, str) or wanted not in available:
-        raise ModelRefused(f"Ollama has no model called {wanted!r}.", 400)
-    await request.app[USER_SETTINGS].set_model(user.user_id, wanted)
-    return wanted
+    except UnknownModel:
+        raise ModelRefused(f"Ollama has no model called {wanted!r}.", 400) from None
 
 
 def _size(info: ModelInfo) -> str:
@@ -42,7 +38,7 @@ def _size(info: ModelInfo) -> str:
 
 async def _page(request: web.Request, message: str | None = None, error: str | None = None) -> dict[str, Any]:
     user = require_user(request)
-    current = await current_model(request, user)
+    current = await request.app[MODEL_CHOICE].current(user.user_id)
     try:
         models = await request.app[CATALOGUE].describe()
         offline = False
@@ -61,9 +57,9 @@ async def choose_model(request: web.Request) -> web.Response:
     user = require_user(request)
     wanted = str((await request.post()).get("model", ""))
     try:
-        await save_choice(request, user, wanted)
+        chosen = await save_choice(request, user, wanted)
     except ModelRefused as refused:
         context = await _page(request, error=str(refused))
         return aiohttp_jinja2.render_template("models.html", request, context, status=refused.status)
-    context = await _page(request, message=f"Saved: the assistant now answers you with {wanted}.")
+    context = await _page(request, message=f"Saved: the assistant now answers you with {chosen}.")
     return aiohttp_jinja2.render_template("models.html", request, context)

@@ -1,5 +1,5 @@
 """What an upload really is, decided by its content, within explicit limits. This code
-runs in a separate worker process (`portal.media_worker`), never in the portal's own.
+runs in a separate worker process (`portal.gallery.media_worker`), never in the portal's own.
 
 - Images are opened by Pillow; their declared size is checked before any pixel is
   decoded (at most `MAX_IMAGE_PIXELS`, never Pillow's twice-as-large bomb threshold),

@@ -1,0 +1,31 @@
+"""The bot's parts, built once by `bot.__main__` and handed to the runner."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nio import AsyncClient
+
+from appdb.heartbeats import HeartbeatStore
+from bot.conversation_queue import ConversationQueue
+from bot.dispatch import Dispatcher
+from bot.intake import Intake
+from bot.ledger import EventLedger
+from bot.matrix_io import MatrixIO
+from bot.rate_limit import UserRateLimiter
+from bot.sync_position import SyncPosition
+from bot.undecryptable import UndecryptableTracker
+
+
+@dataclasses.dataclass
+class BotParts:
+    client: AsyncClient
+    matrix: MatrixIO
+    intake: Intake
+    dispatcher: Dispatcher
+    ledger: EventLedger
+    limiter: UserRateLimiter
+    tasks: ConversationQueue
+    position: SyncPosition
+    undecryptable: UndecryptableTracker
+    heartbeats: HeartbeatStore

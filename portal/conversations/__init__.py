@@ -1,0 +1,15 @@
+"""My AI conversations: what the assistant remembers about the person, per room, read
+and forgotten through the one conversation store (appdb.conversations)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from portal.conversations import views
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/conversations", views.conversations_page)
+    router.add_post("/conversations/direct-chat", views.open_direct_chat)
+    router.add_get("/conversations/{room_id}", views.conversation_page)
+    router.add_post("/conversations/{room_id}/delete", views.delete_conversation)
