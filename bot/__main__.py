@@ -20,10 +20,11 @@ from bot.config import BotSettings
 from bot.conversation_queue import ConversationQueue
 from bot.crypto import store_key
 from bot.dispatch import Dispatcher
+from bot.fair_queue import FairQueue
 from bot.intake import Intake
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
-from bot.ollama_chat import Assistant, ModelCatalogue
+from bot.ollama_chat import Assistant, ModelCatalogue, Timeouts
 from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
 from bot.runner import BotRunner
@@ -33,6 +34,7 @@ from bot.values import BotIdentity
 from common import logs
 from common.env import settings_or_exit
 from common.model_choice import ModelChoice
+from common.ollama_servers import OllamaServers
 
 
 def build_client(settings: BotSettings) -> AsyncClient:
@@ -57,7 +59,11 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     matrix = MatrixIO(client)
     conversations = ConversationStore(engine, settings.history_window_messages)
     ledger = EventLedger(engine)
-    catalogue = ModelCatalogue(settings.ollama_base_url, settings.ollama_timeout)
+    servers = OllamaServers(settings.ollama_urls, settings.ollama_timeout)
+    catalogue = ModelCatalogue(servers)
+    assistant = Assistant(
+        Timeouts(settings.ollama_first_token_timeout, settings.ollama_timeout), settings.max_context_tokens
+    )
     models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model)
     commands = CommandRunner(catalogue, conversations, models, identity.localpart)
     answerer = Answerer(
@@ -68,13 +74,14 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
             edit_interval_s=settings.edit_interval_s,
             max_edits=settings.max_edits_per_answer,
             max_image_bytes=settings.max_image_bytes,
-            max_answers_in_flight=settings.max_answers_in_flight,
         ),
-        Assistant(settings.ollama_base_url, settings.ollama_timeout, settings.max_context_tokens),
+        assistant,
         catalogue,
         conversations,
         models,
         matrix,
+        servers,
+        FairQueue(servers, settings.ollama_parallel),
     )
     limiter = UserRateLimiter(settings.user_rate_limit)
     dispatcher = Dispatcher(
@@ -91,6 +98,8 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         position=SyncPosition(settings.state_dir),
         undecryptable=UndecryptableTracker(settings.undecryptable_grace_s),
         heartbeats=HeartbeatStore(engine),
+        servers=servers,
+        assistant=assistant,
     )
 
 

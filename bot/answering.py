@@ -1,15 +1,18 @@
-"""Answer one question: pick the user's model, check what it can see, load the window of
-memory, stream the answer into Matrix, and store the turn once it is complete."""
+"""Answer one question: pick the person's model and read their memory (together), wait
+for a place in the model tier (the fair queue), stream the answer into one Matrix
+message, and store the turn once it is complete. A server that fails before the answer
+is complete is left out, and the answer is written again by another server."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from appdb.conversations import ConversationStore
 from bot import strings
+from bot.fair_queue import FairQueue, Ticket
 from bot.formatting import strip_reasoning
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
@@ -20,15 +23,17 @@ from bot.ollama_chat import (
     ModelMissing,
     ModelUnavailable,
     OllamaRefused,
+    ServerUnreachable,
 )
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
 from bot.streaming import EditThrottle, StreamingReply
 from bot.values import MediaRef, ReplyTarget, txn_id
+from bot.wait_notices import say_if_loading, show_place, typing_until_words
 from common.model_choice import ModelChoice
+from common.ollama_servers import OllamaServer, OllamaServers
 
 log = logging.getLogger(__name__)
 
-TYPING_REFRESH_S = 20.0
 IMAGE_MARK = "[image] "
 
 
@@ -41,7 +46,18 @@ class AnswerSettings:
     max_edits: int
     max_image_bytes: int = 20 * 1024 * 1024
     image_timeout_s: float = 30.0
-    max_answers_in_flight: int = 8
+
+
+@dataclass
+class _Stream:
+    """One attempt at writing the answer, as far as it got."""
+
+    raw: str = ""
+    stopped_at_length: bool = False
+
+    @property
+    def visible(self) -> str:
+        return strip_reasoning(self.raw)
 
 
 class Answerer:
@@ -53,6 +69,8 @@ class Answerer:
         memory: ConversationStore,
         models: ModelChoice,
         matrix: MatrixIO,
+        servers: OllamaServers,
+        queue: FairQueue,
     ) -> None:
         self._settings = settings
         self._assistant = assistant
@@ -60,8 +78,8 @@ class Answerer:
         self._memory = memory
         self._models = models
         self._matrix = matrix
-        # A global cap on model work in flight: beyond it, answers wait their turn (FIFO).
-        self._model_slots = asyncio.Semaphore(settings.max_answers_in_flight)
+        self._servers = servers
+        self._queue = queue
 
     async def answer(
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
@@ -72,64 +90,133 @@ class Answerer:
             await self._notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
-        model = await self._models.current(target.asker)
-        async with self._model_slots, self._typing(target.room_id):
-            try:
-                image_input = await self._image_input(model, image) if image else None
-                await self._stream(target, model, question, image_input, resumed)
-            except ModelMissing as missing:
-                await self._notice(target, strings.MODEL_MISSING.format(model=missing.model), "missing")
-            except ModelCannotChat as cannot:
-                await self._notice(
-                    target, strings.MODEL_CANNOT_CHAT.format(model=cannot.model), "cannot-chat"
-                )
-            except OllamaRefused as refused:
-                await self._notice(target, strings.AI_REFUSED.format(reason=refused.reason), "refused")
-            except _CannotSee as refusal:
-                await self._notice(target, str(refusal), "cannot-see")
-            except ModelUnavailable:
-                await self._notice(target, strings.AI_UNAVAILABLE, "unavailable")
-
-    async def _stream(
-        self, target: ReplyTarget, model: str, question: str, image: ImageInput | None, resumed: bool
-    ) -> None:
-        rows = await self._memory.recent(target.asker, target.room_id)
-        prompt = build_prompt(
-            self._settings.system_prompt,
-            history_messages(rows),
-            question,
-            self._settings.max_context_tokens,
-            image,
+        model, history = await asyncio.gather(
+            self._models.current(target.asker), self._memory.recent(target.asker, target.room_id)
         )
         throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
         reply = StreamingReply(self._matrix, target, throttle, resumed=resumed)
-        raw = ""
-        stopped_at_length = False
         try:
-            async for piece in self._assistant.stream(prompt, model):
-                raw += piece.text
-                stopped_at_length = stopped_at_length or piece.stopped_at_length
-                await reply.update(strip_reasoning(raw, streaming=True))
+            image_input = await self._image_input(model, image) if image else None
+            prompt = build_prompt(
+                self._settings.system_prompt,
+                history_messages(history),
+                question,
+                self._settings.max_context_tokens,
+                image_input,
+            )
+            stream = await self._write(target, reply, model, prompt)
+        except _Interrupted:
+            return  # shown as cut short; a half turn is not memory
+        except ModelMissing as missing:
+            await reply.finish(self._missing_text(missing.model), notice=True)
+        except ModelCannotChat as cannot:
+            await reply.finish(strings.MODEL_CANNOT_CHAT.format(model=cannot.model), notice=True)
+        except OllamaRefused as refused:
+            await reply.finish(strings.AI_REFUSED.format(reason=refused.reason), notice=True)
+        except _CannotSee as refusal:
+            await reply.finish(str(refusal), notice=True)
+        except ServerUnreachable:
+            await reply.finish(self._not_running_text(), notice=True)
         except ModelUnavailable:
-            if reply.event_id is None:
+            await reply.finish(strings.AI_UNAVAILABLE, notice=True)
+        else:
+            await self._remember(target, reply, question, stream, image_input is not None, model)
+
+    async def _write(self, target: ReplyTarget, reply: StreamingReply, model: str, prompt: list) -> _Stream:  # type: ignore[type-arg]
+        """The answer written into `reply`; when a server fails, it is left out and the
+        answer is written again by another that has the model, if one is up."""
+        tried: set[str] = set()
+        while True:
+            ticket = Ticket(target.asker, model, room=target.room_id, avoid=frozenset(tried))
+            place = asyncio.create_task(show_place(reply, ticket))
+            try:
+                async with self._queue.slot(ticket) as server:
+                    place.cancel()
+                    tried.add(server.url)
+                    try:
+                        return await self._write_on(server, target, reply, model, prompt)
+                    except _ServerLost as lost:
+                        self._servers.mark_down(server, str(lost.error))
+                        self._queue.server_lost()
+                        others = [s for s in self._servers.up if s.has(model) and s.url not in tried]
+                        if not others:
+                            await self._give_up(reply, lost)
+                        log.info("answering %s again on another server", target.event_id)
+            finally:
+                place.cancel()
+
+    async def _give_up(self, reply: StreamingReply, lost: _ServerLost) -> NoReturn:
+        if lost.partial:  # show what arrived, say it was cut, and store nothing
+            await reply.finish(f"{lost.partial}\n\n{strings.ANSWER_INTERRUPTED}")
+            raise _Interrupted from lost.error
+        raise lost.error
+
+    async def _write_on(
+        self,
+        server: OllamaServer,
+        target: ReplyTarget,
+        reply: StreamingReply,
+        model: str,
+        prompt: list,  # type: ignore[type-arg]
+    ) -> _Stream:
+        stream = _Stream()
+        words = asyncio.Event()
+        loading = asyncio.create_task(
+            say_if_loading(reply, model, lambda: self._assistant.is_loaded(server, model))
+        )
+
+        async def typing(on: bool) -> None:
+            await self._matrix.typing(target.room_id, on)
+
+        try:
+            async with typing_until_words(typing, words):
+                async for piece in self._assistant.stream(server, prompt, model):
+                    words.set()
+                    loading.cancel()
+                    stream.raw += piece.text
+                    stream.stopped_at_length = stream.stopped_at_length or piece.stopped_at_length
+                    await reply.update(strip_reasoning(stream.raw, streaming=True))
+        except ServerUnreachable as error:
+            raise _ServerLost(error, stream.visible) from error
+        except ModelUnavailable:
+            if not stream.visible:
                 raise
             # Show what arrived, say it was cut, and store nothing: a half turn is not memory.
-            await reply.finish(f"{strip_reasoning(raw)}\n\n{strings.ANSWER_INTERRUPTED}")
-            return
-        answer = strip_reasoning(raw)
-        shown = f"{answer}\n\n{strings.ANSWER_AT_LENGTH_LIMIT}" if stopped_at_length else answer
+            await reply.finish(f"{stream.visible}\n\n{strings.ANSWER_INTERRUPTED}")
+            raise _Interrupted from None
+        finally:
+            loading.cancel()
+        return stream
+
+    async def _remember(
+        self,
+        target: ReplyTarget,
+        reply: StreamingReply,
+        question: str,
+        stream: _Stream,
+        image: bool,
+        model: str,
+    ) -> None:
+        answer = stream.visible
+        shown = f"{answer}\n\n{strings.ANSWER_AT_LENGTH_LIMIT}" if stream.stopped_at_length else answer
         await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
-        await self._memory.append_turn(
-            target.asker,
-            target.room_id,
-            stored_question,
-            answer,
-            also=EventLedger.completion(target.event_id),
-        )
+        done = EventLedger.completion(target.event_id)
+        await self._memory.append_turn(target.asker, target.room_id, stored_question, answer, also=done)
         log.info(
             "answered %s in %s with %s (%d edits)", target.event_id, target.room_id, model, reply.edits_sent
         )
+
+    def _missing_text(self, model: str) -> str:
+        if model == self._models.default_model:  # a fresh install: the model was never pulled
+            urls = ", ".join(s.url for s in self._servers.servers)
+            return strings.MODEL_NOT_PULLED.format(
+                urls=urls, model=model, short=model.removesuffix(":latest")
+            )
+        return strings.MODEL_MISSING.format(model=model)
+
+    def _not_running_text(self) -> str:
+        return strings.AI_NOT_RUNNING.format(urls=", ".join(s.url for s in self._servers.servers))
 
     async def _image_input(self, model: str, image: MediaRef) -> ImageInput:
         if not await self._catalogue.supports_vision(model):
@@ -154,22 +241,19 @@ class Answerer:
             target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id)
         )
 
-    @contextlib.asynccontextmanager
-    async def _typing(self, room_id: str):  # type: ignore[no-untyped-def]
-        async def keep_typing() -> None:
-            while True:
-                with contextlib.suppress(Exception):
-                    await self._matrix.typing(room_id, True)
-                await asyncio.sleep(TYPING_REFRESH_S)
-
-        refresher = asyncio.create_task(keep_typing())
-        try:
-            yield
-        finally:
-            refresher.cancel()
-            with contextlib.suppress(Exception):
-                await self._matrix.typing(room_id, False)
-
 
 class _CannotSee(Exception):
     """The image cannot reach the model; the message says why."""
+
+
+class _Interrupted(Exception):
+    """The answer was cut short and shown as such: nothing more to do, nothing to store."""
+
+
+class _ServerLost(Exception):
+    """A server failed while writing; `partial` is what it had written that was visible."""
+
+    def __init__(self, error: ServerUnreachable, partial: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.partial = partial

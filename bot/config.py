@@ -23,9 +23,11 @@ class BotSettings:
     server_name: str
     bot_username: str
     bot_password: str
-    ollama_base_url: str
+    ollama_urls: tuple[str, ...]
     ollama_model: str
-    ollama_timeout: float
+    ollama_timeout: float  # seconds without a new token before an answer is given up
+    ollama_first_token_timeout: float  # seconds until the first token (a model may be loading)
+    ollama_parallel: int  # requests each Ollama server takes at once; the rest wait their turn
     system_prompt: str
     database_url: str
     max_context_tokens: int
@@ -40,7 +42,6 @@ class BotSettings:
     log_level: str
     platform_rooms: tuple[str, ...]  # aliases the bot joins at start (`#public:server`)
     allowed_servers: frozenset[str]  # whose people may invite and ask the bot
-    max_answers_in_flight: int
     max_image_bytes: int
 
     @property
@@ -62,9 +63,11 @@ class BotSettings:
             server_name=shared.server_name,
             bot_username=shared.bot_username,
             bot_password=_bot_password(env, shared.data_dir),
-            ollama_base_url=shared.ollama_base_url,
+            ollama_urls=shared.ollama_urls,
             ollama_model=shared.ollama_model,
             ollama_timeout=get_float(env, "OLLAMA_TIMEOUT", 120.0, minimum=1, maximum=3600),
+            ollama_first_token_timeout=get_float(env, "OLLAMA_FIRST_TOKEN_TIMEOUT", 300.0, minimum=1),
+            ollama_parallel=get_int(env, "OLLAMA_PARALLEL", 4, minimum=1, maximum=256),
             system_prompt=get_str(env, "SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT),
             database_url=checked_database_url(env, "DATABASE_URL", default_database_url(shared.data_dir)),
             max_context_tokens=get_int(env, "MAX_CONTEXT_TOKENS", 4096, minimum=256, maximum=1_000_000),
@@ -83,7 +86,6 @@ class BotSettings:
                 if name.strip() and name.strip() != "-"
             ),
             allowed_servers=frozenset(s.strip() for s in servers.split(",") if s.strip()),
-            max_answers_in_flight=get_int(env, "MAX_ANSWERS_IN_FLIGHT", 8, minimum=1, maximum=1000),
             max_image_bytes=get_int(env, "MAX_IMAGE_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
         )
 

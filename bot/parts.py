@@ -12,9 +12,11 @@ from bot.dispatch import Dispatcher
 from bot.intake import Intake
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
+from bot.ollama_chat import Assistant
 from bot.rate_limit import UserRateLimiter
 from bot.sync_position import SyncPosition
 from bot.undecryptable import UndecryptableTracker
+from common.ollama_servers import OllamaServers
 
 
 @dataclasses.dataclass
@@ -29,3 +31,5 @@ class BotParts:
     position: SyncPosition
     undecryptable: UndecryptableTracker
     heartbeats: HeartbeatStore
+    servers: OllamaServers  # the model tier
+    assistant: Assistant

@@ -58,6 +58,22 @@ class BotRunner:
         self._was_ready = False
 
     async def run(self, stop: asyncio.Event) -> None:
+        watch = asyncio.create_task(self._p.servers.watch())
+        warm = asyncio.create_task(self._warm_up())
+        try:
+            await self._run(stop)
+        finally:
+            watch.cancel()
+            warm.cancel()
+
+    async def _warm_up(self) -> None:
+        """Load the default model on every server that has it, so the first question after
+        a start does not wait for the model to load (it stays loaded for a while)."""
+        model = self._settings.ollama_model
+        for server in await self._p.servers.with_model(model):
+            await self._p.assistant.warm_up(server, model)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self._log_in(stop)
         await self._join_platform_rooms()
         since = self._p.position.load()
@@ -84,7 +100,7 @@ class BotRunner:
             for job in unfinished:
                 log.info("resuming %s from before the restart", job.event_id)
                 self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job, resumed=True))
-            for job in fresh:
+            for job in sorted(fresh, key=lambda job: job.received_ms):  # a sync lists rooms, not time
                 self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job))
             resumed = True
             backoff = 1.0

@@ -4,7 +4,9 @@ times, with a last edit that always holds the complete answer."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +14,8 @@ from typing import Any, Protocol
 
 from bot.formatting import MAX_CONTENT_BYTES, content_size
 from bot.values import ReplyTarget, txn_id
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +64,11 @@ def edit_content(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
 
 
 class StreamingReply:
+    """The answer's one message. Its first text is held until the answer is complete or
+    the first edit interval has passed since the first words, so an answer the model
+    writes within that interval costs the homeserver one write; a longer one is posted
+    then and edited in place about once per interval, and always ends complete."""
+
     def __init__(
         self,
         sender: Sender,
@@ -76,6 +85,8 @@ class StreamingReply:
         self._target = target
         self._throttle = throttle
         self._clock = clock
+        self._first_words_at: float | None = None
+        self._status: asyncio.Future[None] | None = None
         self.event_id: str | None = None
         self.shown = ""
 
@@ -83,40 +94,75 @@ class StreamingReply:
     def edits_sent(self) -> int:
         return self._throttle.edits
 
+    async def show_status(self, text: str) -> None:
+        """Say at once what is going on (the model is loading, say); the answer replaces it.
+        Best effort: a failure is logged. Cancelling the caller does not cancel a send
+        under way, and the answer waits for it, so the notice never becomes a second message."""
+        self._status = asyncio.ensure_future(self._put_status(text))
+        await asyncio.shield(self._status)
+
+    async def _put_status(self, text: str) -> None:
+        try:
+            await self._send_status(text)
+        except Exception as error:  # a status is worth a log line, not the answer
+            log.warning("could not show %r for %s: %s", text, self._target.event_id, error)
+
+    async def _status_settled(self) -> None:
+        if self._status is not None and not self._status.done():
+            await asyncio.shield(self._status)
+
+    async def _send_status(self, text: str) -> None:
+        if self.event_id is None:
+            self.event_id = await self._sender.send(
+                self._target.room_id, self._target.reply(text, notice=True), self._txn("status")
+            )
+            self.shown = text
+        elif text != self.shown:
+            await self._edit(text, self._txn("status", _digest(text)), notice=True)
+
     async def update(self, visible_text: str) -> None:
         """Called with the whole visible answer so far, each time it grows."""
         if not visible_text or visible_text == self.shown:
             return
+        await self._status_settled()
         now = self._clock()
+        if self._first_words_at is None:
+            self._first_words_at = now
+            self._throttle.last_sent_at = now  # the first interval counts from the first words
+        if not self._throttle.due(now):
+            return
         if self.event_id is None:
             self.event_id = await self._sender.send(
                 self._target.room_id, self._target.reply(visible_text), self._txn("answer")
             )
             self.shown = visible_text
             self._throttle.last_sent_at = now
-        elif self._throttle.due(now):
+        else:
             await self._edit(visible_text, self._txn("edit", str(self._throttle.edits)))
             self._throttle.record(now)
 
     async def finish(self, final_text: str, *, notice: bool = False) -> str:
         """Make sure the message shows `final_text`; returns the answer's event id."""
+        await self._status_settled()
         if self.event_id is None:
             self.event_id = await self._sender.send(
                 self._target.room_id, self._target.reply(final_text, notice=notice), self._txn("answer")
             )
             self.shown = final_text
-        elif final_text != self.shown or self._resumed:
+            if not self._resumed:
+                return self.event_id
+        if final_text != self.shown or self._resumed:
             # The text is part of the id: a resumed answer that came out differently is
             # shown, while the same final text sent twice is stored once.
-            await self._edit(final_text, self._txn("final", _digest(final_text)))
+            await self._edit(final_text, self._txn("final", _digest(final_text)), notice=notice)
         return self.event_id
 
     def _txn(self, *parts: str) -> str:
         return txn_id(*parts, self._target.event_id)
 
-    async def _edit(self, text: str, txn: str) -> None:
+    async def _edit(self, text: str, txn: str, *, notice: bool = False) -> None:
         assert self.event_id is not None
-        new = self._target.reply(text)
+        new = self._target.reply(text, notice=notice)
         await self._sender.send(self._target.room_id, edit_content(self.event_id, new), txn)
         self.shown = text
 

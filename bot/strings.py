@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 AI_UNAVAILABLE = "Sorry, the AI service is unavailable right now. Please try again in a little while."
+AI_NOT_RUNNING = (
+    "Sorry, the AI service is not running: Ollama did not answer at {urls}. "
+    "Whoever runs this server can start it with `ollama serve` (or point `OLLAMA_BASE_URL` at it)."
+)
+MODEL_NOT_PULLED = (
+    "Ollama at {urls} does not have the model `{model}` yet. "
+    "Whoever runs this server can fetch it with `ollama pull {short}`."
+)
+QUEUE_PLACE = (
+    "The assistant is busy: {ahead} {questions} ahead of yours. I'll answer here when it's your turn."
+)
+QUEUE_NEXT = "The assistant is busy: yours is next. I'll answer here in a moment."
+MODEL_LOADING = (
+    "The model `{model}` is loading into memory; the first answer after a start can take a minute. "
+    "I'll answer here."
+)
 ANSWER_INTERRUPTED = "(The answer was cut short: the AI service stopped responding.)"
 ANSWER_AT_LENGTH_LIMIT = "(The answer stopped at the model's length limit.)"
 AI_REFUSED = "The AI service could not take that request: {reason}"

@@ -118,6 +118,17 @@ def get_url(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def get_urls(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """One http(s) URL or several, separated by commas (each checked like `get_url`)."""
+    raw = get_str(env, name, default)
+    urls = tuple(get_url({name: part}, name, "") for part in raw.split(",") if part.strip())
+    if not urls:
+        raise ConfigError(f"{name} must name at least one http(s) URL")
+    if len(set(urls)) < len(urls):
+        raise ConfigError(f"{name} names the same server twice")
+    return urls
+
+
 def get_rate(env: Mapping[str, str], name: str, default: str) -> str:
     """A rate like `20/minute` (the `limits` library's notation)."""
     value = get_str(env, name, default)

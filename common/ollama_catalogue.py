@@ -1,5 +1,6 @@
-"""What Ollama offers: its models (`/api/tags`), their size, and whether each can see
-images (`/api/show` capabilities). Shared by the bot's `!models` and the portal."""
+"""What the model tier offers: its chat models (`/api/tags` of every server that is up),
+their size, and whether each can see images (`/api/show` capabilities). Shared by the
+bot's `!models` and the portal."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 from dataclasses import dataclass
 
 import ollama
+
+from common.ollama_servers import OllamaServers
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +66,40 @@ class ModelInfo:
 
 
 class ModelCatalogue:
-    """Ollama's chat models (models that only make embeddings are left out), with what
-    each can do, asked once per model every few minutes (`/api/show`)."""
+    """The chat models of the model tier (models that only make embeddings are left
+    out), with what each can do, asked once per model every few minutes (`/api/show`)."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
-        self._client = ollama.AsyncClient(host=base_url, timeout=timeout)
+    def __init__(self, servers: OllamaServers) -> None:
+        self._servers = servers
         self._capabilities: dict[str, tuple[float, frozenset[str]]] = {}
 
-    async def _listed(self) -> list[ollama.ListResponse.Model]:
-        try:
-            listed = [m for m in (await self._client.list()).models if m.model]
-        except Exception as error:
-            raise translate_error(error, "") from error
-        chat_models = [m for m in listed if await self._can_chat(str(m.model))]
-        return sorted(chat_models, key=lambda m: str(m.model))
+    async def _listed(self) -> list[tuple[str, int]]:
+        """(name, size) of every chat model on a server that is up, sorted by name."""
+        await self._servers.refresh()
+        if not self._servers.up:
+            problems = "; ".join(f"{s.url}: {s.problem}" for s in self._servers.servers)
+            raise OllamaUnavailable(problems or "no Ollama server")
+        sizes: dict[str, int] = {}
+        for server in self._servers.up:
+            try:
+                listed = await server.client.list()
+            except Exception as error:
+                self._servers.mark_down(server, f"{type(error).__name__}: {error}")
+                continue
+            for model in listed.models:
+                if model.model:
+                    sizes.setdefault(str(model.model), int(model.size or 0))
+        return [(name, sizes[name]) for name in sorted(sizes) if await self._can_chat(name)]
 
     async def capabilities(self, model: str) -> frozenset[str]:
         cached = self._capabilities.get(model)
         if cached and time.monotonic() - cached[0] < CAPABILITY_TTL_S:
             return cached[1]
+        servers = await self._servers.with_model(model) or self._servers.up
+        if not servers:
+            raise OllamaUnavailable("no Ollama server answers")
         try:
-            shown = await self._client.show(model)
+            shown = await servers[0].client.show(model)
         except Exception as error:
             raise translate_error(error, model) from error
         found = frozenset(shown.capabilities or [])
@@ -95,7 +111,7 @@ class ModelCatalogue:
         return not found or "completion" in found  # an older Ollama names no capabilities
 
     async def names(self) -> list[str]:
-        return [str(m.model) for m in await self._listed()]
+        return [name for name, _ in await self._listed()]
 
     async def supports_vision(self, model: str) -> bool:
         return "vision" in await self.capabilities(model)
@@ -105,6 +121,5 @@ class ModelCatalogue:
 
     async def describe(self) -> list[ModelInfo]:
         return [
-            ModelInfo(str(m.model), int(m.size or 0), await self.supports_vision(str(m.model)))
-            for m in await self._listed()
+            ModelInfo(name, size, await self.supports_vision(name)) for name, size in await self._listed()
         ]

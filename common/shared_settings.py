@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from common.env import ConfigError, get_log_level, get_port, get_str, get_url
+from common.env import ConfigError, get_log_level, get_port, get_str, get_url, get_urls
 
 DEFAULT_MODEL = "llama3:latest"
 PLACEHOLDER_PASSWORDS = frozenset({"change-me", "changeme", "password", "postgres", "secret", "example"})
@@ -22,9 +22,13 @@ class SharedSettings:
     admin_username: str
     synapse_port: int
     homeserver_url: str  # how this component reaches Synapse's client API
-    ollama_base_url: str
+    ollama_urls: tuple[str, ...]  # the model tier: one Ollama server, or several
     ollama_model: str  # the model for people who have not chosen one
     log_level: str
+
+    @property
+    def ollama_base_url(self) -> str:
+        return self.ollama_urls[0]
 
     @property
     def bot_user_id(self) -> str:
@@ -40,7 +44,7 @@ class SharedSettings:
             admin_username=get_str(env, "ADMIN_USERNAME", "admin"),
             synapse_port=synapse_port,
             homeserver_url=get_url(env, "HOMESERVER_URL", f"http://127.0.0.1:{synapse_port}"),
-            ollama_base_url=get_url(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
+            ollama_urls=get_urls(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
             ollama_model=get_str(env, "OLLAMA_MODEL", DEFAULT_MODEL),
             log_level=get_log_level(env, "LOG_LEVEL", "INFO"),
         )

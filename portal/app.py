@@ -22,6 +22,7 @@ from appdb.engine import create_schema, make_engine
 from appdb.user_settings import UserSettingsStore
 from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
+from common.ollama_servers import OllamaServers
 from common.synapse_errors import SynapseError
 from portal import accounts, ai_model, chat, conversations, gallery, health, pages
 from portal.accounts.logins import LoginStore
@@ -37,6 +38,7 @@ from portal.app_keys import (
     MATRIX,
     MEDIA_SLOTS,
     MODEL_CHOICE,
+    OLLAMA_SERVERS,
     POOLS,
     SETTINGS,
     SIGNUP_THROTTLE,
@@ -130,6 +132,7 @@ async def _template_context(request: web.Request) -> dict[str, object]:
         "csrf_token": csrf_token(session),
         "server_name": request.app[SETTINGS].server_name,
         "ai_offline": not request.app[health.OLLAMA_STATUS].up,
+        "ai_advice": request.app[health.OLLAMA_STATUS].advice,
     }
 
 
@@ -142,7 +145,8 @@ def create_app(settings: PortalSettings) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=FORM_BODY_LIMIT)
     app[SETTINGS] = settings
     health.install(app)
-    app[CATALOGUE] = ModelCatalogue(settings.ollama_base_url, settings.check_timeout)
+    app[OLLAMA_SERVERS] = OllamaServers(settings.ollama_urls, settings.check_timeout)
+    app[CATALOGUE] = ModelCatalogue(app[OLLAMA_SERVERS])
     app[SIGNUP_THROTTLE] = Throttle(settings.signup_rate)
     app[LOGIN_ADDRESS_THROTTLE] = Throttle(settings.login_rate_per_address)
     app[LOGIN_ACCOUNT_THROTTLE] = Throttle(settings.login_rate_per_account)

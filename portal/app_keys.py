@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appdb.conversations import ConversationStore
 from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
+from common.ollama_servers import OllamaServers
 from portal.accounts.logins import LoginStore, PortalUser
 from portal.config import PortalSettings
 from portal.matrix import Pools, UserMatrix
@@ -23,6 +24,7 @@ MODEL_CHOICE = web.AppKey("model_choice", ModelChoice)
 CONVERSATIONS = web.AppKey("conversations", ConversationStore)
 MATRIX = web.AppKey("matrix", UserMatrix)
 CATALOGUE = web.AppKey("catalogue", ModelCatalogue)
+OLLAMA_SERVERS = web.AppKey("ollama_servers", OllamaServers)
 SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)
 LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
 LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)

@@ -24,7 +24,7 @@ class PortalSettings:
     homeserver_url: str
     synapse_portal_url: str
     public_homeserver_url: str
-    ollama_base_url: str
+    ollama_urls: tuple[str, ...]
     ollama_model: str
     database_url: str
     bot_username: str
@@ -83,7 +83,7 @@ class PortalSettings:
             homeserver_url=shared.homeserver_url,
             synapse_portal_url=get_url(env, "SYNAPSE_PORTAL_URL", f"http://127.0.0.1:{portal_listener}"),
             public_homeserver_url=public,
-            ollama_base_url=shared.ollama_base_url,
+            ollama_urls=shared.ollama_urls,
             ollama_model=shared.ollama_model,
             database_url=checked_database_url(env, "DATABASE_URL", default_database_url(shared.data_dir)),
             bot_username=shared.bot_username,

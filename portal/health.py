@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from appdb.heartbeats import HeartbeatStore
 from common.matrix_ids import segment
-from portal.app_keys import DB_ENGINE, HTTP, SETTINGS
+from portal.app_keys import DB_ENGINE, HTTP, OLLAMA_SERVERS, SETTINGS
 
 CHECK_TTL_S = 5.0
 BOT_HEARTBEAT_MAX_AGE_S = 90.0
@@ -51,10 +51,32 @@ async def dependency_status(app: web.Application) -> dict[str, dict[str, Any]]:
     session = app[HTTP]
     homeserver, ollama, database = await asyncio.gather(
         _check_http(session, f"{settings.homeserver_url}/_matrix/client/versions", settings.check_timeout),
-        _check_http(session, f"{settings.ollama_base_url}/api/version", settings.check_timeout),
+        model_tier_status(app),
         _check_database(app),
     )
     return {"homeserver": homeserver, "ollama": ollama, "database": database}
+
+
+async def model_tier_status(app: web.Application) -> dict[str, Any]:
+    """Each Ollama server: does it answer, does it have the default model, and if not,
+    what whoever runs the server should do. `ok` when one of them can answer."""
+    servers = app[OLLAMA_SERVERS]
+    model = app[SETTINGS].ollama_model
+    started = time.perf_counter()
+    await servers.refresh(force=True)
+    rows = []
+    for server in servers.servers:
+        if not server.up:
+            fix = f"start Ollama at {server.url} (`ollama serve`), or point OLLAMA_BASE_URL at it"
+        elif not server.has(model):
+            fix = f"fetch the model there: `ollama pull {model.removesuffix(':latest')}`"
+        else:
+            fix = ""
+        rows.append({"url": server.url, "ok": not fix, "detail": server.problem or "ok", "fix": fix})
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    fixes = [str(row["fix"]) for row in rows if row["fix"]]
+    ok = any(row["ok"] for row in rows)
+    return {"ok": ok, "detail": "ok" if ok else "; ".join(fixes), "ms": ms, "servers": rows}
 
 
 async def readiness(app: web.Application) -> dict[str, Any]:
@@ -117,18 +139,18 @@ OLLAMA_STATUS_EVERY_S = 10.0
 
 
 class OllamaStatus:
-    """Whether Ollama answers (for the pages' offline banner), refreshed in the background
-    every few seconds: rendering a page never waits for Ollama, and callers cannot make
-    the portal send more checks by sending more requests."""
+    """Whether the model tier can answer (for the pages' offline banner, with what to do
+    about it), refreshed in the background every few seconds: rendering a page never waits
+    for Ollama, and callers cannot make the portal send more checks by sending more requests."""
 
     def __init__(self) -> None:
         self.up = True
+        self.advice = ""
 
     async def refresh_forever(self, app: web.Application) -> None:
-        settings = app[SETTINGS]
-        url = f"{settings.ollama_base_url}/api/version"
         while True:
-            self.up = bool((await _check_http(app[HTTP], url, settings.check_timeout))["ok"])
+            status = await model_tier_status(app)
+            self.up, self.advice = status["ok"], "" if status["ok"] else status["detail"]
             await asyncio.sleep(OLLAMA_STATUS_EVERY_S)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from common.ollama_servers import OllamaServers
 from stack.settings import StackSettings
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ POLL_S = 0.25
 TELL_EVERY_S = 15.0
 
 
-def banner(settings: StackSettings) -> str:
+def banner(settings: StackSettings, ai: str) -> str:
     homeserver = settings.public_baseurl.rstrip("/")
     return "\n".join(
         [
@@ -27,13 +28,32 @@ def banner(settings: StackSettings) -> str:
             "The platform is up.",
             f"  Homeserver:  {homeserver}  (server name {settings.server_name})",
             f"  Portal:      http://localhost:{settings.portal_port}/",
-            f"  AI model:    {settings.ollama_model} at {settings.ollama_base_url}",
+            f"  AI model:    {ai}",
             "  Matrix client: open Element (or any client), choose 'Sign in' with homeserver",
             f"  {homeserver} and an account made in the portal; then say",
             f"  '@{settings.bot_username} hello' in #public:{settings.server_name}.",
             "  Stop everything with Ctrl-C.",
             "",
         ]
+    )
+
+
+async def model_tier_line(settings: StackSettings) -> str:
+    """The banner's AI line: where the model answers, or exactly what to do so it does."""
+    model = settings.ollama_model
+    servers = OllamaServers(settings.ollama_urls, timeout=5)
+    await servers.refresh(force=True)
+    ready = [s.url for s in servers.up if s.has(model)]
+    if ready:
+        return f"{model} at {', '.join(ready)}"
+    if servers.up:
+        urls = ", ".join(s.url for s in servers.up)
+        short = model.removesuffix(":latest")
+        return f"Ollama at {urls} answers but has no {model} yet: run `ollama pull {short}` (chat works now)"
+    urls = ", ".join(settings.ollama_urls)
+    return (
+        f"Ollama did not answer at {urls}: install it (https://ollama.com) and run `ollama serve`, "
+        f"then `ollama pull {model.removesuffix(':latest')}` (chat works meanwhile)"
     )
 
 
@@ -64,4 +84,4 @@ async def wait_until_ready(settings: StackSettings) -> None:
                 told = time.monotonic()
                 log.info("not ready after %.0f s: %s", told - started, _missing(state))
             await asyncio.sleep(POLL_S)
-    print(banner(settings), flush=True)
+    print(banner(settings, await model_tier_line(settings)), flush=True)

@@ -25,7 +25,7 @@ class StackSettings:
     public_baseurl: str
     homeserver_url: str  # how the bootstrap reaches Synapse (a service name on compose)
     portal_port: int
-    ollama_base_url: str
+    ollama_urls: tuple[str, ...]
     ollama_model: str
     bot_username: str
     admin_username: str
@@ -70,7 +70,7 @@ class StackSettings:
             public_baseurl=get_url(env, "PUBLIC_BASEURL", f"http://localhost:{synapse_port}") + "/",
             homeserver_url=shared.homeserver_url,
             portal_port=portal_port,
-            ollama_base_url=shared.ollama_base_url,
+            ollama_urls=shared.ollama_urls,
             ollama_model=shared.ollama_model,
             bot_username=shared.bot_username,
             admin_username=shared.admin_username,

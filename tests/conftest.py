@@ -53,6 +53,7 @@ def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProc
         "OLLAMA_BASE_URL": ollama_server.base_url,
         "OLLAMA_MODEL": "llama3:latest",
         "OLLAMA_TIMEOUT": "10",
+        "OLLAMA_FIRST_TOKEN_TIMEOUT": "10",
         "LOG_LEVEL": "DEBUG",
         "USER_RATE_LIMIT": f"{BOT_RATE_LIMIT}/minute",
         "UNDECRYPTABLE_GRACE_SECONDS": "2",

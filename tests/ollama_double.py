@@ -1,7 +1,8 @@
 """A protocol double of Ollama's REST API: a real aiohttp server on a free port.
 
 It speaks `/api/version`, `/api/tags`, `/api/show`, `/api/chat` (NDJSON streaming and
-plain JSON) and `/api/embed`, so the product's real `ChatOllama` HTTP path runs against
+plain JSON), `/api/generate` (as a warm-up: an empty prompt loads the model),
+`/api/ps` (the models in memory) and `/api/embed`, so the product's real `ChatOllama` HTTP path runs against
 it. Tests script the replies, add latency, read back every chat request, and switch on
 the failures a real Ollama has (each undone by `reset()`):
 
@@ -11,7 +12,11 @@ the failures a real Ollama has (each undone by `reset()`):
 - `done_reason`: `"length"` says the answer stopped at the model's length limit;
 - `chunk_chars`: sub-word tokens, so pieces split words as a real tokenizer does;
 - `first_chunk_delay`: a first token later than the client's timeout;
+- `load_delay`: a cold model, loaded into memory by its first chat or generate request;
 - a `FakeModel(..., embedding_only=True)`: listed and embeds, but refuses to chat.
+
+`parallel` caps the chat requests it serves at once, as Ollama's `OLLAMA_NUM_PARALLEL`
+does: the requests beyond it wait inside the double, in the order they came.
 
 It runs on a thread of its own so it serves whatever process (bot subprocess or test)
 calls it.
@@ -28,7 +33,7 @@ import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +41,7 @@ from typing import Any
 from aiohttp import web
 
 EMBEDDING_DIMENSIONS = 64
-KEPT_ON_RESET = {"models", "scripted", "requests", "port"}  # emptied or kept, not defaulted
+KEPT_ON_RESET = {"models", "scripted", "requests", "generates", "port"}  # emptied or kept, not defaulted
 
 
 @dataclass
@@ -112,7 +117,11 @@ class OllamaDouble:
     error_after_chunks: int | None = None
     stream_error: str = "an error was encountered while running the model: unexpected EOF"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    generates: list[dict[str, Any]] = field(default_factory=list)
+    load_delay: float = 0.0
+    loaded: set[str] = field(default_factory=set)  # what `/api/ps` lists
     most_at_once: int = 0  # the most chat requests in progress at the same moment
+    parallel: int | None = None  # chat requests served at once; the rest wait (FIFO)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -122,6 +131,8 @@ class OllamaDouble:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._in_progress = 0
+        self._serving = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -165,11 +176,16 @@ class OllamaDouble:
         with self._lock:
             return list(self.requests)
 
+    def generate_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.generates)
+
     def reset(self) -> None:
         """Back to the models it started with, and every switch (reply, delays, failures)
         back to its declared default."""
         with self._lock:
             self.requests.clear()
+            self.generates.clear()
         self.models[:] = self._initial_models
         self.scripted.clear()
         for switch in fields(self):
@@ -185,6 +201,8 @@ class OllamaDouble:
         app.router.add_get("/api/tags", self._tags)
         app.router.add_post("/api/show", self._show)
         app.router.add_post("/api/chat", self._chat)
+        app.router.add_post("/api/generate", self._generate)
+        app.router.add_get("/api/ps", self._ps)
         app.router.add_post("/api/embed", self._embed)
         return app
 
@@ -232,13 +250,83 @@ class OllamaDouble:
             }
         )
 
+    async def _load(self, name: str) -> None:
+        """A model not in memory takes `load_delay` to load (requests meanwhile wait too)."""
+        wanted = name if ":" in name else f"{name}:latest"
+        if wanted not in self.loaded:
+            await asyncio.sleep(self.load_delay)
+            self.loaded.add(wanted)
+
+    async def _generate(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.generates.append(body)
+        name = str(body.get("model", ""))
+        if self._find(name) is None:
+            return _error(f'model "{name}" not found, try pulling it first', 404)
+        await self._load(name)
+        if body.get("prompt"):
+            return _error("the double answers generate only as a warm-up (empty prompt)", 400)
+        return web.json_response(
+            {"model": name, "created_at": _now(), "response": "", "done": True, "done_reason": "load"}
+        )
+
+    async def _ps(self, request: web.Request) -> web.Response:
+        running = [
+            {
+                "name": m.name,
+                "model": m.name,
+                "size": m.size,
+                "digest": "sha256:" + "0" * 64,
+                "details": {"format": "gguf", "family": m.family},
+                "expires_at": _now(),
+                "size_vram": m.size,
+            }
+            for m in self.models
+            if m.name in self.loaded
+        ]
+        return web.json_response({"models": running})
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self._in_progress += 1  # one event loop: no lock needed for the counter
         self.most_at_once = max(self.most_at_once, self._in_progress)
         try:
-            return await self._chat_answer(request)
+            async with self._serving_slot():
+                return await self._chat_answer(request)
         finally:
             self._in_progress -= 1
+
+    @contextlib.asynccontextmanager
+    async def _serving_slot(self) -> AsyncIterator[None]:
+        """One of the `parallel` slots; beyond them, wait for a slot in arrival order."""
+        if self.parallel is None:
+            yield
+            return
+        ticket = asyncio.get_running_loop().create_future()
+        self._waiting.append(ticket)
+        self._hand_out_slots()
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+            elif not ticket.cancelled():  # given a slot just as the client went away
+                self._serving -= 1
+                self._hand_out_slots()
+            raise
+        try:
+            yield
+        finally:
+            self._serving -= 1
+            self._hand_out_slots()
+
+    def _hand_out_slots(self) -> None:
+        while self._waiting and (self.parallel is None or self._serving < self.parallel):
+            ticket = self._waiting.popleft()
+            if ticket.done():  # its client went away while it waited
+                continue
+            self._serving += 1
+            ticket.set_result(None)
 
     async def _chat_answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -249,6 +337,7 @@ class OllamaDouble:
         if refusal is not None:
             return refusal
         text = self.scripted.popleft() if self.scripted else self.reply(body)
+        await self._load(name)
         if body.get("stream", True) is False:
             await asyncio.sleep(self.first_chunk_delay)
             if self.error_after_chunks is not None:
@@ -356,9 +445,13 @@ def main() -> None:
     parser.add_argument("--reply", default="")
     parser.add_argument("--first-chunk-delay", type=float, default=0.0)
     parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--parallel", type=int, default=None, help="requests served at once (FIFO beyond)")
     args = parser.parse_args()
     double = OllamaDouble(
-        port=args.port, first_chunk_delay=args.first_chunk_delay, chunk_delay=args.chunk_delay
+        port=args.port,
+        first_chunk_delay=args.first_chunk_delay,
+        chunk_delay=args.chunk_delay,
+        parallel=args.parallel,
     )
     if args.reply:
         fixed = args.reply

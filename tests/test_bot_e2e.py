@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
 from tests.matrix_user import replies_to, wait_for_answer, wait_until_member
-from tests.ollama_double import OllamaDouble
+from tests.ollama_double import FakeModel, OllamaDouble
 from tests.synapse_server import SynapseServer
 
 AI_UNAVAILABLE = "the AI service is unavailable"
@@ -73,10 +73,28 @@ async def test_ollama_down_gives_a_clear_reply_and_bot_keeps_running(
 
     question = await alice.send(room_id, "@bot are you there?")
     reply = await alice.wait_for(room_id, replies_to(question, sender=bot_id))
-    assert AI_UNAVAILABLE in reply["content"]["body"]
+    # It names where it looked and what whoever runs the server should do.
+    body = reply["content"]["body"]
+    assert "not running" in body and ollama.base_url in body and "`ollama serve`" in body
     assert reply["content"]["msgtype"] == "m.notice"
 
     ollama.start()
+    again = await alice.send(room_id, "@bot and now?")
+    await wait_for_answer(alice, room_id, again, bot_id, "You said: and now?")
+
+
+async def test_a_fresh_ollama_without_the_model_gets_the_pull_command(
+    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+) -> None:
+    alice = await make_user("alice")
+    room_id = await alice.join(f"#public:{synapse.server_name}")
+    bot_id = synapse.provisioned.bot_user_id
+    ollama.models[:] = [FakeModel("nomic-embed-text:latest", embedding_only=True)]  # no chat model pulled
+    question = await alice.send(room_id, "@bot hello")
+    reply = await alice.wait_for(room_id, replies_to(question, sender=bot_id))
+    body = reply["content"]["body"]
+    assert ollama.base_url in body and "`ollama pull llama3`" in body, body
+    ollama.reset()  # the model is pulled: the next question is answered, no restart needed
     again = await alice.send(room_id, "@bot and now?")
     await wait_for_answer(alice, room_id, again, bot_id, "You said: and now?")
 

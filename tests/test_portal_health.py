@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from portal.app import create_app
 from portal.config import PortalSettings
-from tests.ollama_double import OllamaDouble, free_port
+from tests.ollama_double import FakeModel, OllamaDouble, free_port
 from tests.synapse_server import SynapseServer
 
 
@@ -57,3 +59,42 @@ async def test_home_page_explains_the_platform(portal: TestClient, synapse: Syna
     assert "AI assistant" in html
     assert f"#public:{synapse.server_name}" in html
     assert synapse.settings.public_baseurl.rstrip("/") in html
+
+
+@pytest.fixture
+def without_the_model() -> Iterator[OllamaDouble]:
+    """An Ollama that answers but has only some other model: a fresh install before `pull`."""
+    double = OllamaDouble(models=[FakeModel("mistral:latest")]).start()
+    yield double
+    double.stop()
+
+
+async def test_healthz_names_each_server_and_what_to_do_about_it(
+    synapse: SynapseServer, ollama: OllamaDouble, without_the_model: OllamaDouble, tmp_path: Path
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    urls = f"{ollama.base_url},{down},{without_the_model.base_url}"
+    app = create_app(_settings(synapse, urls, tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        body = await (await client.get("/healthz")).json()
+    tier = body["checks"]["ollama"]
+    assert tier["ok"] is True and body["status"] == "ok"  # one server can answer
+    rows = {row["url"]: row for row in tier["servers"]}
+    assert rows[ollama.base_url] == {**rows[ollama.base_url], "ok": True, "fix": ""}
+    assert rows[down]["ok"] is False and "`ollama serve`" in rows[down]["fix"] and down in rows[down]["fix"]
+    assert rows[without_the_model.base_url]["fix"] == "fetch the model there: `ollama pull llama3`"
+
+
+async def test_a_newcomer_without_ollama_is_told_the_url_and_the_fix_on_every_page(
+    synapse: SynapseServer, tmp_path: Path
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    app = create_app(_settings(synapse, down, tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        deadline = time.monotonic() + 15
+        while "The AI service is offline" not in (html := await (await client.get("/")).text()):
+            assert time.monotonic() < deadline, "no offline banner"  # the status refreshes in the background
+            await asyncio.sleep(0.1)
+        body = await (await client.get("/healthz")).json()
+    assert f"start Ollama at {down} (`ollama serve`)" in html
+    assert body["checks"]["ollama"]["detail"].startswith(f"start Ollama at {down}")

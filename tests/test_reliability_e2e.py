@@ -230,13 +230,13 @@ async def test_answers_arrive_in_order_within_one_conversation(
 async def test_the_model_never_has_more_answers_at_once_than_the_cap(
     synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
 ) -> None:
-    """MAX_ANSWERS_IN_FLIGHT: six people asking at once, a cap of 2: the model works on
+    """OLLAMA_PARALLEL: six people asking at once, a cap of 2: the model works on
     two answers at a time, and everybody is answered."""
     bot_id = synapse.provisioned.bot_user_id
     people = [await make_user(f"capped{i}") for i in range(6)]
     rooms = [(await open_direct_chat(person, bot_id))[0] for person in people]
     bot.stop()
-    bot.env["MAX_ANSWERS_IN_FLIGHT"] = "2"
+    bot.env["OLLAMA_PARALLEL"] = "2"
     try:
         bot.start()
         ollama.chunk_delay = 0.1
@@ -253,5 +253,5 @@ async def test_the_model_never_has_more_answers_at_once_than_the_cap(
         assert ollama.most_at_once == 2
     finally:
         bot.stop()
-        del bot.env["MAX_ANSWERS_IN_FLIGHT"]
+        del bot.env["OLLAMA_PARALLEL"]
         bot.start()

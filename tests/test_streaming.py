@@ -3,6 +3,7 @@ and a last edit that always holds the whole answer."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot.streaming import EditThrottle, ReplyTarget, StreamingReply
@@ -33,7 +34,7 @@ class FakeClock:
 TARGET = ReplyTarget("!room:localhost", "$question", "@alice:localhost")
 
 
-async def test_first_text_is_posted_at_once_then_edits_are_paced() -> None:
+async def test_a_long_answer_is_posted_after_the_first_interval_then_edited_at_that_pace() -> None:
     sender, clock = RecordingSender(), FakeClock()
     reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=1.0, max_edits=10), clock)
     text = ""
@@ -43,13 +44,71 @@ async def test_first_text_is_posted_at_once_then_edits_are_paced() -> None:
         await reply.update(text.strip())
     await reply.finish(text.strip())
 
-    assert sender.sent[0]["body"] == "w0"
-    assert sender.sent[0]["m.relates_to"] == {"m.in_reply_to": {"event_id": "$question"}}
+    first = sender.sent[0]
+    assert first["body"].startswith("w0 ") and first["body"].endswith("w10")  # held for 1 s
+    assert first["m.relates_to"] == {"m.in_reply_to": {"event_id": "$question"}}
     edits = sender.sent[1:]
-    assert 3 <= len(edits) <= 5  # about one a second, plus the final one
+    assert 3 <= len(edits) <= 4  # about one a second, plus the final one
     assert all(e["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$event1"} for e in edits)
     assert edits[-1]["m.new_content"]["body"] == text.strip()
     assert edits[-1]["body"] == "* " + text.strip()
+
+
+async def test_an_answer_written_within_the_first_interval_is_one_write() -> None:
+    sender, clock = RecordingSender(), FakeClock()
+    reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=1.0, max_edits=10), clock)
+    text = ""
+    for step in range(9):  # a word every 0.1 s, done at 0.8 s
+        clock.now = 2.0 + step * 0.1
+        text += f"w{step} "
+        await reply.update(text.strip())
+    await reply.finish(text.strip())
+    assert [content["body"] for content in sender.sent] == [text.strip()]
+
+
+async def test_a_status_becomes_the_answer_by_an_edit() -> None:
+    sender, clock = RecordingSender(), FakeClock()
+    reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=1.0, max_edits=10), clock)
+    await reply.show_status("The model is loading…")
+    clock.now = 30.0
+    await reply.update("Here it is")
+    await reply.finish("Here it is")
+    assert sender.sent[0]["msgtype"] == "m.notice" and sender.sent[0]["body"] == "The model is loading…"
+    assert len(sender.sent) == 2
+    assert sender.sent[1]["m.new_content"] == {
+        **sender.sent[1]["m.new_content"],
+        "msgtype": "m.text",
+        "body": "Here it is",
+    }
+
+
+class SlowSender(RecordingSender):
+    """Each send takes until the test lets it through, as a busy homeserver would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
+        self.started.set()
+        await self.go.wait()
+        return await super().send(room_id, content, txn)
+
+
+async def test_a_status_cancelled_while_it_is_being_sent_is_still_replaced_by_the_answer() -> None:
+    """The queue notice's task is cancelled when the question's turn comes; if its send
+    was under way, the answer must edit that notice, not post a second message."""
+    sender, clock = SlowSender(), FakeClock()
+    reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=1.0, max_edits=10), clock)
+    notice = asyncio.create_task(reply.show_status("2 questions ahead of yours"))
+    await sender.started.wait()
+    notice.cancel()
+    finishing = asyncio.create_task(reply.finish("Here it is"))
+    sender.go.set()
+    await finishing
+    assert [content["body"] for content in sender.sent] == ["2 questions ahead of yours", "* Here it is"]
+    assert sender.sent[1]["m.relates_to"]["event_id"] == "$event1"
 
 
 async def test_edit_cap_holds_but_the_final_edit_always_goes_out() -> None:
