@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from bench import bot_bench, chat_bench, portal_bench
+from bench import bot_bench, chat_bench, latency_bench, portal_bench
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat"}
+    wanted = set(argv) or {"bot", "portal", "chat", "latency"}
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
         print(portal_bench.run())
     if "chat" in wanted:
         print(chat_bench.run())
+    if "latency" in wanted:
+        print(latency_bench.run())
     return 0
 
 

@@ -38,9 +38,11 @@ async def _measure(stack: BenchStack, rounds: int, conversations: int):  # type:
 def run(rounds: int = 60, conversations: int = 1000) -> str:
     with bench_stack() as stack:
         baseline, bot, rss_before, rss_after = asyncio.run(_measure(stack, rounds, conversations))
-    with model_process(MAKESPAN_REPLY, 0.0, 0.0) as model_url, bench_stack(model_url) as stack:
+    # The model serves all 20 at once (as the double does), and the bot is told so.
+    everyone = {"OLLAMA_PARALLEL": "20"}
+    with model_process(MAKESPAN_REPLY, 0.0, 0.0) as model_url, bench_stack(model_url, **everyone) as stack:
         floor = min(asyncio.run(concurrent_makespan(stack)) for _ in range(3))
-    with model_process(*one_second_model()) as model_url, bench_stack(model_url) as stack:
+    with model_process(*one_second_model()) as model_url, bench_stack(model_url, **everyone) as stack:
         makespan = min(asyncio.run(concurrent_makespan(stack)) for _ in range(3))
     median_target = 2 * baseline.median_ms + 15
     p90_target = 2 * baseline.p90_ms + 40

@@ -34,8 +34,11 @@ class BenchStack:
 
 
 @contextlib.contextmanager
-def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> Iterator[str]:
-    """The Ollama double in a process of its own; yields its base URL."""
+def model_process(
+    reply: str, first_chunk_delay: float, chunk_delay: float, parallel: int | None = None
+) -> Iterator[str]:
+    """The Ollama double in a process of its own (serving `parallel` requests at once,
+    if given); yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -50,6 +53,7 @@ def model_process(reply: str, first_chunk_delay: float, chunk_delay: float) -> I
             str(first_chunk_delay),
             "--chunk-delay",
             str(chunk_delay),
+            *(["--parallel", str(parallel)] if parallel is not None else []),
         ],
         cwd=REPO_ROOT,
     )
@@ -103,6 +107,14 @@ def portal_stack(prefix: str, overlay: dict[str, object], **portal_env: str) -> 
 async def _wait_for_model(url: str) -> None:
     async with aiohttp.ClientSession() as session:
         await wait_for_http(session, f"{url}/api/version", timeout=20)
+
+
+def restart_bot(stack: BenchStack, **env: str) -> None:
+    """Stop the bot and start it again on the same data, with `env` changed (another model
+    server, a proxy in front of Synapse, more rooms to join)."""
+    stack.bot.stop()
+    stack.bot.env = {**stack.bot.env, **env}
+    stack.bot.start()
 
 
 @contextlib.contextmanager
