@@ -3,6 +3,7 @@ protection (a per-session token in every form, plus an Origin check on every POS
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ UPLOAD_PATHS = frozenset({"/gallery/upload"})
 CSRF_PART_LIMIT = 1024
 # The upload form's multipart reader, once its first part (the CSRF token) was read here.
 MULTIPART = web.RequestKey("checked_multipart", MultipartReader)
+FORM_READ_TIMEOUT_S = 30.0  # a form whose body stops arriving for this long is refused
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'; "
@@ -134,6 +136,17 @@ async def _sent_token(request: web.Request) -> str | None:
     return None
 
 
+FORM_STALLED = "The form stopped arriving, so it was dropped; send it again."
+
+
+async def _read_form(request: web.Request) -> str | None:
+    """A small body is read whole here (handlers then read it from memory); an upload's
+    files stream later, under their own timeout. Returns the CSRF token sent."""
+    if request.path not in UPLOAD_PATHS:
+        await request.read()
+    return await _sent_token(request)
+
+
 @web.middleware
 async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in {"GET", "HEAD", "OPTIONS"}:
@@ -142,7 +155,10 @@ async def csrf_protection(request: web.Request, handler: Handler) -> web.StreamR
         raise web.HTTPForbidden(text="This form was sent from another site, so it was refused.")
     session = await get_session(request)
     expected = session.get(CSRF_FIELD)
-    sent = await _sent_token(request)
+    try:
+        sent = await asyncio.wait_for(_read_form(request), FORM_READ_TIMEOUT_S)
+    except TimeoutError:  # a sender that goes quiet mid-form does not hold the request open
+        raise web.HTTPRequestTimeout(text=FORM_STALLED) from None
     if not expected or not sent or not secrets.compare_digest(str(expected), sent):
         raise web.HTTPForbidden(
             text="Your session expired or the form is stale. Reload the page and try again."

@@ -39,6 +39,7 @@ MAX_FETCHES_PER_PAGE = 10
 CHUNK = 256 * 1024
 WRITE_TIMEOUT_S = 30.0  # a client that reads nothing for this long is cut off
 READ_TIMEOUT_S = 60.0  # an upload that sends nothing for this long is dropped
+STALLED = "The upload stopped arriving, so it was dropped; try again."
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"}
 # Only messages with a `url` (media), so pages hold posts and the paging token is exact.
 MEDIA_FILTER = '{"types":["m.room.message"],"contains_url":true,"lazy_load_members":true}'
@@ -159,6 +160,9 @@ async def _receive(part: BodyPartReader, folder: Path, limit: int) -> tuple[Path
                 if size > limit:
                     raise UploadRefused(f"The file is larger than the {limit // 1024 // 1024} MB limit.")
                 await out.write(chunk)
+    except TimeoutError:  # the sender went quiet: what arrived is dropped, the rest not awaited
+        _remove_all(path)
+        raise UploadRefused(STALLED) from None
     except BaseException:
         _remove_all(path)
         raise
@@ -237,7 +241,14 @@ async def upload(request: web.Request) -> web.StreamResponse:
     allowance = settings.max_uploads_per_day - await counts.today(user.user_id)
     results: list[dict[str, str]] = []
     reader: MultipartReader = request.get(MULTIPART) or await request.multipart()
-    while (part := await reader.next()) is not None:
+    while True:
+        try:
+            part = await asyncio.wait_for(reader.next(), READ_TIMEOUT_S)
+        except TimeoutError:
+            results.append({"file": "", "ok": "", "message": STALLED})
+            break
+        if part is None:
+            break
         if not isinstance(part, BodyPartReader) or part.name != "files" or not part.filename:
             continue
         filename = _safe_name(part.filename)
