@@ -8,12 +8,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from portal.chat import stream, views
-
 STATIC = Path(__file__).parent / "static"
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    # Imported here, so that importing the package for one of its modules (the login
+    # store, say) never drags in the views and the app keys they import.
+    from portal.chat import stream, views
+
     router.add_get("/chat", views.chat_page)
     router.add_post("/chat/ai", views.ai_chat)
     router.add_get("/chat/api/stream", stream.chat_stream)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from portal.conversations import views
-
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    # Imported here, so that importing the package for one of its modules (the login
+    # store, say) never drags in the views and the app keys they import.
+    from portal.conversations import views
+
     router.add_get("/conversations", views.conversations_page)
     router.add_post("/conversations/direct-chat", views.open_direct_chat)
     router.add_get("/conversations/{room_id}", views.conversation_page)

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from portal.gallery import views
-
 STATIC = Path(__file__).parent / "static"
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    # Imported here, so that importing the package for one of its modules (the login
+    # store, say) never drags in the views and the app keys they import.
+    from portal.gallery import views
+
     router.add_get("/gallery", views.gallery_page)
     router.add_post("/gallery/join", views.join_gallery)
     router.add_post("/gallery/upload", views.upload)
