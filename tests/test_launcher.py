@@ -1,7 +1,7 @@
 """`python -m stack run` (what `make run` calls): the banner comes only once the platform
 is ready (a question in #public right after it is answered), a sign-up in the first
-moments never fails with a 500, a crashed bot is restarted while Synapse and the portal
-keep running, and Ctrl-C stops every process it started within 10 s."""
+moments never fails with a 500, a crashed bot or portal is restarted while the other
+processes keep running, and Ctrl-C stops every process it started within 10 s."""
 
 from __future__ import annotations
 
@@ -44,6 +44,24 @@ def _pid_of(marker: str, module: str) -> int | None:
     return None
 
 
+async def _restarted(marker: str, module: str, old_pid: int, timeout: float = 60) -> int:
+    """The pid of `module` once a process other than `old_pid` runs it."""
+
+    async def new_pid() -> int | None:
+        pid = _pid_of(marker, module)
+        return pid if pid and pid != old_pid else None
+
+    return int(await _until(new_pid, timeout, f"{module} was not restarted"))
+
+
+async def _ready(portal: str) -> bool:
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"{portal}/readyz") as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
 async def _until(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,7 +93,7 @@ async def _sign_up_right_after_healthz(session: aiohttp.ClientSession, portal: s
         return response.status
 
 
-async def test_make_run_is_ready_when_it_says_restarts_a_crashed_bot_and_stops_on_ctrl_c(
+async def test_make_run_is_ready_when_it_says_restarts_a_crashed_bot_or_portal_and_stops_on_ctrl_c(
     tmp_path: Path, ollama: OllamaDouble
 ) -> None:
     data_dir = tmp_path / "var"
@@ -132,19 +150,24 @@ async def test_make_run_is_ready_when_it_says_restarts_a_crashed_bot_and_stops_o
             bot_pid = _pid_of(marker, "bot")
             assert synapse_pid and portal_pid and bot_pid
             os.kill(bot_pid, signal.SIGKILL)
-
-            async def restarted() -> int | None:
-                pid = _pid_of(marker, "bot")
-                return pid if pid and pid != bot_pid else None
-
-            await _until(restarted, 60, "the bot was not restarted")
+            new_bot_pid = await _restarted(marker, "bot", bot_pid)
             assert _pid_of(marker, "synapse.app") == synapse_pid, "Synapse was restarted too"
             assert _pid_of(marker, "portal") == portal_pid, "the portal was restarted too"
+
+            # The portal crashes too: it comes back and is ready again, and nothing else
+            # restarts (the bot answers meanwhile, so the wait costs little).
+            os.kill(portal_pid, signal.SIGKILL)
             question = await alice.send(room_id, "@bot back?")
             await wait_for_answer(
                 alice, room_id, question, settings.bot_user_id, "You said: back?", timeout=60
             )
-            assert "exited: bot" in log_path.read_text()  # the crash is in the log
+            new_portal_pid = await _restarted(marker, "portal", portal_pid)
+            await _until(lambda: _ready(portal), 60, "the restarted portal's /readyz never answered 200")
+            assert _pid_of(marker, "portal") == new_portal_pid, "the restarted portal did not stay up"
+            assert _pid_of(marker, "synapse.app") == synapse_pid, "Synapse was restarted with the portal"
+            assert _pid_of(marker, "bot") == new_bot_pid, "the bot was restarted with the portal"
+            output = log_path.read_text()
+            assert "exited: bot" in output and "exited: portal" in output  # the crashes are in the log
         finally:
             await alice.close()
 
