@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('requirements.txt','rb').read()).hexdigest()[:12])")
 
-.PHONY: run test lint bench chaos clean-data
+.PHONY: run test lint bench chaos clean-data invite
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m stack run
+
+# A one-use invitation code (SIGNUP_MODE=token), printed; the stack must be running.
+invite: $(STAMP)
+	$(PY) -m stack invite
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -103,3 +103,29 @@ class ServiceHeartbeat(Base):
     ready: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[str] = mapped_column(Text)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PortalAdmin(Base):
+    """A person who may use the portal's admin area (besides those in ADMIN_USERS).
+    A role of this platform, not Synapse's server-admin flag: it gives no power in Matrix."""
+
+    __tablename__ = "portal_admins"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(255))  # an admin, or "first account"
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditEntry(Base):
+    """One admin action (who did what to whom, when); only admins can read the log."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(Text, default="")

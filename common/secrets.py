@@ -9,8 +9,10 @@ each container mounts only the secrets it needs:
   and form secrets; read by the config renderer and the bootstrap, never by the portal.
 - `admin`: the admin account's password (bootstrap only).
 - `bot`: the bot's password and the key its encryption store is pickled with.
-- `portal`: the session-cookie key, the key that encrypts stored Matrix tokens, and the
-  registration token the portal signs people up with (it creates ordinary accounts only).
+- `portal`: the session-cookie key, the key that encrypts stored Matrix tokens, the
+  registration token the portal signs people up with (it creates ordinary accounts only),
+  and the admin account's access token its admin area acts with (a device of its own,
+  written by the bootstrap; the admin's password stays in `admin`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ BOT_STORE_KEY = Secret("bot", "crypto_store_key")
 PORTAL_SESSION_KEY = Secret("portal", "portal_session_key")
 PORTAL_TOKEN_KEY = Secret("portal", "token_key")
 PORTAL_REGISTRATION_TOKEN = Secret("portal", "registration_token")
+PORTAL_ADMIN_TOKEN = Secret("portal", "admin_api_token")
 
 
 def secrets_dir(data_dir: Path, component: str | None = None) -> Path:

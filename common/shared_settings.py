@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from common.env import ConfigError, get_log_level, get_port, get_str, get_url, get_urls
 
 DEFAULT_MODEL = "llama3:latest"
+SIGNUP_MODES = ("open", "token", "approval", "closed")
 PLACEHOLDER_PASSWORDS = frozenset({"change-me", "changeme", "password", "postgres", "secret", "example"})
 
 
@@ -25,6 +26,8 @@ class SharedSettings:
     ollama_urls: tuple[str, ...]  # the model tier: one Ollama server, or several
     ollama_model: str  # the model for people who have not chosen one
     log_level: str
+    signup_mode: str  # open, token (an invitation code), approval (an admin approves), closed
+    admin_users: frozenset[str]  # user ids named in ADMIN_USERS: portal admins from the start
 
     @property
     def ollama_base_url(self) -> str:
@@ -37,9 +40,10 @@ class SharedSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SharedSettings:
         synapse_port = get_port(env, "SYNAPSE_PORT", 8008)
+        server_name = get_str(env, "SERVER_NAME", "localhost")
         return cls(
             data_dir=Path(get_str(env, "DATA_DIR", "./var")).resolve(),
-            server_name=get_str(env, "SERVER_NAME", "localhost"),
+            server_name=server_name,
             bot_username=get_str(env, "BOT_USERNAME", "bot"),
             admin_username=get_str(env, "ADMIN_USERNAME", "admin"),
             synapse_port=synapse_port,
@@ -47,7 +51,29 @@ class SharedSettings:
             ollama_urls=get_urls(env, "OLLAMA_BASE_URL", "http://127.0.0.1:11434"),
             ollama_model=get_str(env, "OLLAMA_MODEL", DEFAULT_MODEL),
             log_level=get_log_level(env, "LOG_LEVEL", "INFO"),
+            signup_mode=_signup_mode(env),
+            admin_users=_admin_users(env, server_name),
         )
+
+
+def _signup_mode(env: Mapping[str, str]) -> str:
+    mode = get_str(env, "SIGNUP_MODE", "open").lower()
+    if mode not in SIGNUP_MODES:
+        raise ConfigError(f"SIGNUP_MODE must be one of {', '.join(SIGNUP_MODES)}, got {mode!r}")
+    return mode
+
+
+def _admin_users(env: Mapping[str, str], server_name: str) -> frozenset[str]:
+    """`ADMIN_USERS`: usernames or Matrix ids of this server, comma-separated."""
+    ids: set[str] = set()
+    for raw in (part.strip() for part in get_str(env, "ADMIN_USERS", "").split(",")):
+        if not raw:
+            continue
+        user_id = raw if raw.startswith("@") else f"@{raw}:{server_name}"
+        if not user_id.endswith(f":{server_name}") or len(user_id) > 255:
+            raise ConfigError(f"ADMIN_USERS has {raw!r}, which is not an account of {server_name}")
+        ids.add(user_id.lower())
+    return frozenset(ids)
 
 
 def checked_database_url(env: Mapping[str, str], name: str, default: str) -> str:

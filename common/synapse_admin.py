@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from common.matrix_ids import segment
-from common.synapse_errors import SynapseError, UserInUse, answer_json
+from common.synapse_errors import Forbidden, SynapseError, UserInUse, answer_json
 
 __all__ = ["Registration", "SynapseError", "UserInUse"]
 
@@ -93,6 +93,8 @@ async def register_user(
     }
     async with session.post(url, json=payload, headers=headers) as response:
         body = await answer_json(response)
+    if "access_token" not in body:  # Synapse holds new accounts for approval: this one is approved
+        return await login(session, homeserver_url, username, password, headers=headers)
     return Registration(body["user_id"], body["access_token"], body["device_id"])
 
 
@@ -162,7 +164,10 @@ async def register_with_token(
         async with session.post(url, json=body, headers=headers) as response:
             if response.status == 401:
                 flows = await response.json(content_type=None)
-                session_id = str(flows.get("session", "")) if isinstance(flows, dict) else ""
+                flows = flows if isinstance(flows, dict) else {}
+                if stage is not None and "errcode" in flows:  # the code was refused
+                    raise Forbidden(403, str(flows["errcode"]), str(flows.get("error", "")))
+                session_id = str(flows.get("session", ""))
                 continue
             answer = await answer_json(response)
         return Registration(answer["user_id"], answer["access_token"], answer["device_id"])

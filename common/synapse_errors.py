@@ -40,6 +40,14 @@ class SessionEnded(SynapseError):
     """The access token is no longer valid (M_UNKNOWN_TOKEN, HTTP 401)."""
 
 
+class AwaitingApproval(SynapseError):
+    """The account exists but an admin has not approved it yet (MSC3866)."""
+
+
+class Deactivated(SynapseError):
+    """The account was deactivated (M_USER_DEACTIVATED)."""
+
+
 class HomeserverUnavailable(SynapseError):
     """Synapse (or the proxy before it) failed or answered with something that is not JSON."""
 
@@ -51,6 +59,9 @@ _BY_ERRCODE: dict[str, type[SynapseError]] = {
     "M_LIMIT_EXCEEDED": RateLimited,
     "M_UNKNOWN_TOKEN": SessionEnded,
     "M_MISSING_TOKEN": SessionEnded,
+    "M_USER_AWAITING_APPROVAL": AwaitingApproval,  # the stable name, once MSC3866 lands
+    "ORG.MATRIX.MSC3866_USER_AWAITING_APPROVAL": AwaitingApproval,  # what Synapse sends today
+    "M_USER_DEACTIVATED": Deactivated,
 }
 
 

@@ -24,14 +24,19 @@ from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
 from common.ollama_servers import OllamaServers
 from common.synapse_errors import SynapseError
-from portal import accounts, ai_model, chat, conversations, gallery, health, pages
+from portal import accounts, admin, ai_model, chat, conversations, gallery, health, pages
 from portal.accounts.logins import LoginStore
 from portal.accounts.views import SESSION_USER
+from portal.admin.audit import AuditLog
+from portal.admin.roles import AdminRoles
 from portal.app_keys import (
+    ADMIN_ROLES,
+    AUDIT,
     CATALOGUE,
     CONVERSATIONS,
     DB_ENGINE,
     HTTP,
+    INVITE_THROTTLE,
     LOGIN_ACCOUNT_THROTTLE,
     LOGIN_ADDRESS_THROTTLE,
     LOGINS,
@@ -58,7 +63,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 # The site's own pages (base, home, errors), then each area's.
 TEMPLATE_FOLDERS = [HERE / "templates"] + [
-    HERE / area / "templates" for area in ("accounts", "ai_model", "conversations", "chat", "gallery")
+    HERE / area / "templates"
+    for area in ("accounts", "ai_model", "conversations", "chat", "gallery", "admin")
 ]
 SESSION_MAX_AGE_S = 30 * 24 * 3600
 MEDIA_DOWNLOADS_PER_USER = 4
@@ -82,6 +88,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[LOGINS] = LoginStore(engine, settings.token_key(), settings.session_idle_s, settings.session_max_s)
     app[MODEL_CHOICE] = ModelChoice(UserSettingsStore(engine), app[CATALOGUE], settings.ollama_model)
     app[CONVERSATIONS] = ConversationStore(engine)
+    app[ADMIN_ROLES] = AdminRoles(engine, settings.admin_users)
+    app[AUDIT] = AuditLog(engine)
     yield
     await engine.dispose()
 
@@ -127,8 +135,11 @@ async def load_user(
 
 async def _template_context(request: web.Request) -> dict[str, object]:
     session = await get_session(request)
+    user = request.get(USER)
     return {
-        "user": request.get(USER),
+        "user": user,
+        "is_admin": user is not None and await request.app[ADMIN_ROLES].is_admin(user.user_id),
+        "signup_mode": request.app[SETTINGS].signup_mode,
         "csrf_token": csrf_token(session),
         "server_name": request.app[SETTINGS].server_name,
         "ai_offline": not request.app[health.OLLAMA_STATUS].up,
@@ -150,6 +161,7 @@ def create_app(settings: PortalSettings) -> web.Application:
     app[SIGNUP_THROTTLE] = Throttle(settings.signup_rate)
     app[LOGIN_ADDRESS_THROTTLE] = Throttle(settings.login_rate_per_address)
     app[LOGIN_ACCOUNT_THROTTLE] = Throttle(settings.login_rate_per_account)
+    app[INVITE_THROTTLE] = Throttle(settings.invite_tries)
     app[MEDIA_SLOTS] = PerUserSlots(MEDIA_DOWNLOADS_PER_USER)
     storage = EncryptedCookieStorage(
         _session_key(settings.session_key()),
@@ -188,6 +200,6 @@ def _routes(app: web.Application) -> None:
     router.add_get("/", pages.home, name="home")
     router.add_get("/healthz", health.healthz, name="healthz")
     router.add_get("/readyz", health.readyz, name="readyz")
-    for area in (accounts, ai_model, conversations, chat, gallery):
+    for area in (accounts, ai_model, conversations, chat, gallery, admin):
         area.add_routes(router)
     router.add_static("/static/", HERE / "static", name="static")

@@ -11,6 +11,8 @@ from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
 from common.ollama_servers import OllamaServers
 from portal.accounts.logins import LoginStore, PortalUser
+from portal.admin.audit import AuditLog
+from portal.admin.roles import AdminRoles
 from portal.config import PortalSettings
 from portal.matrix import Pools, UserMatrix
 from portal.throttle import PerUserSlots, Throttle
@@ -28,6 +30,9 @@ OLLAMA_SERVERS = web.AppKey("ollama_servers", OllamaServers)
 SIGNUP_THROTTLE = web.AppKey("signup_throttle", Throttle)
 LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
 LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)
+ADMIN_ROLES = web.AppKey("admin_roles", AdminRoles)
+AUDIT = web.AppKey("audit_log", AuditLog)  # admin actions
+INVITE_THROTTLE = web.AppKey("invite_throttle", Throttle)  # invitation codes tried per address
 MEDIA_SLOTS = web.AppKey("media_slots", PerUserSlots)  # media downloads in flight, per person
 
 # Per request: the logged-in user (absent for visitors).

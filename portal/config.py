@@ -43,6 +43,9 @@ class PortalSettings:
     max_uploads_per_day: int
     media_check_timeout_s: float
     media_check_memory_mb: int
+    signup_mode: str  # open, token, approval or closed (see common.shared_settings)
+    admin_users: frozenset[str]
+    invite_tries: str  # invitation codes tried per address (a rate)
 
     @property
     def bot_user_id(self) -> str:
@@ -56,6 +59,11 @@ class PortalSettings:
         """The Synapse registration token the portal signs people up with (it creates
         ordinary accounts only); the bootstrap creates it."""
         return app_secrets.read_secret(self.data_dir, app_secrets.PORTAL_REGISTRATION_TOKEN)
+
+    def admin_api_token(self) -> str:
+        """The access token of the server's admin account that the portal's admin area acts
+        with (approve, deactivate, invitation codes); the bootstrap writes it."""
+        return app_secrets.read_secret(self.data_dir, app_secrets.PORTAL_ADMIN_TOKEN)
 
     def session_key(self) -> str:
         return app_secrets.ensure_secret(self.data_dir, app_secrets.PORTAL_SESSION_KEY)
@@ -106,6 +114,9 @@ class PortalSettings:
             max_uploads_per_day=get_int(env, "MAX_UPLOADS_PER_DAY", 100, minimum=1, maximum=100_000),
             media_check_timeout_s=get_float(env, "MEDIA_CHECK_TIMEOUT", 30.0, minimum=1, maximum=600),
             media_check_memory_mb=get_int(env, "MEDIA_CHECK_MEMORY_MB", 1024, minimum=128, maximum=65536),
+            signup_mode=shared.signup_mode,
+            admin_users=shared.admin_users,
+            invite_tries=get_rate(env, "PORTAL_INVITE_TRIES", "10/hour"),
         )
 
 

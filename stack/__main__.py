@@ -1,4 +1,6 @@
-"""`python -m stack run|render|bootstrap|wait-ready`: the commands behind `make run`."""
+"""`python -m stack run|render|bootstrap|wait-ready|invite`: the commands behind `make run`
+(and `make invite`, which prints a one-use invitation code: the way in for the first
+account when SIGNUP_MODE=token and nobody can make codes in the portal yet)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import asyncio
 import os
 import shlex
 import sys
+import time
 
 import aiohttp
 
 from common import logs
+from common import secrets as app_secrets
 from common.env import settings_or_exit
+from portal.admin.homeserver import HomeserverAdmin
 from stack.bootstrap import bootstrap
 from stack.readiness import wait_until_ready
 from stack.settings import REPO_ROOT, StackSettings
@@ -22,6 +27,16 @@ from stack.synapse_config import render
 async def _bootstrap(settings: StackSettings) -> None:
     async with aiohttp.ClientSession() as session:
         await bootstrap(settings, session)
+
+
+async def _invite(settings: StackSettings) -> str:
+    token = app_secrets.read_secret(settings.data_dir, app_secrets.PORTAL_ADMIN_TOKEN)
+    expiry_ms = int((time.time() + INVITE_DAYS * 86400) * 1000)
+    async with aiohttp.ClientSession() as session:
+        return await HomeserverAdmin(session, settings.homeserver_url, token).create_code(1, expiry_ms)
+
+
+INVITE_DAYS = 7
 
 
 def _programs(settings: StackSettings) -> list[Program]:
@@ -47,7 +62,7 @@ def _run(settings: StackSettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # DATA_DIR and everything in it is private to this user
     parser = argparse.ArgumentParser(prog="python -m stack")
-    parser.add_argument("command", choices=["run", "render", "bootstrap", "wait-ready"])
+    parser.add_argument("command", choices=["run", "render", "bootstrap", "wait-ready", "invite"])
     args = parser.parse_args(argv)
     env, settings = settings_or_exit(StackSettings.from_env)
     logs.configure(env, settings.log_level)
@@ -59,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_bootstrap(settings))
     elif args.command == "wait-ready":
         asyncio.run(wait_until_ready(settings))
+    elif args.command == "invite":
+        code = asyncio.run(_invite(settings))
+        print(f"Invitation code (one account, valid {INVITE_DAYS} days): {code}")
     else:
         _run(settings)
     return 0

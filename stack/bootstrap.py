@@ -8,6 +8,7 @@ Every step is idempotent, so it runs on every start. It reaches Synapse at
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -24,12 +25,13 @@ from common.synapse_admin import (
     register_user,
     wait_until_up,
 )
-from common.synapse_errors import NotFound
+from common.synapse_errors import NotFound, SessionEnded
 from stack.settings import StackSettings
 
 log = logging.getLogger(__name__)
 
 BOOTSTRAP_DEVICE_ID = "PLATFORM_BOOTSTRAP"
+PORTAL_ADMIN_DEVICE_ID = "PORTAL_ADMIN_AREA"
 PUBLIC_ROOMS = {
     "public": ("Public", "The public room for everyone on this server. Ask the AI with @bot <question>."),
     "gallery": ("Gallery", "Photos and videos shared by everyone on this server."),
@@ -84,6 +86,27 @@ async def _ensure_room(
     return room_id
 
 
+async def _ensure_portal_admin_token(
+    session: aiohttp.ClientSession, settings: StackSettings, admin_password: str
+) -> None:
+    """The admin account's token for the portal's admin area, on a device of its own: kept
+    while it works, replaced when it does not (revoked from Element, say)."""
+    with contextlib.suppress(FileNotFoundError):
+        token = app_secrets.read_secret(settings.data_dir, app_secrets.PORTAL_ADMIN_TOKEN)
+        with contextlib.suppress(SessionEnded):
+            await synapse_client.call(session, settings.homeserver_url, "GET", "/account/whoami", token)
+            return
+    admin = await login(
+        session,
+        settings.homeserver_url,
+        settings.admin_username,
+        admin_password,
+        device_id=PORTAL_ADMIN_DEVICE_ID,
+        device_name="portal admin area",
+    )
+    app_secrets.write_secret(settings.data_dir, app_secrets.PORTAL_ADMIN_TOKEN, admin.access_token)
+
+
 async def bootstrap(settings: StackSettings, session: aiohttp.ClientSession) -> BootstrapResult:
     log.info("waiting for the homeserver at %s", settings.homeserver_url)
     await wait_until_up(session, settings.homeserver_url)
@@ -107,5 +130,6 @@ async def bootstrap(settings: StackSettings, session: aiohttp.ClientSession) -> 
     }
     portal_token = app_secrets.ensure_secret(settings.data_dir, app_secrets.PORTAL_REGISTRATION_TOKEN, 24)
     await ensure_registration_token(session, settings.homeserver_url, admin.access_token, portal_token)
-    log.info("provisioned: accounts, rooms and the portal's registration token")
+    await _ensure_portal_admin_token(session, settings, admin_password)
+    log.info("provisioned: accounts, rooms and the portal's registration and admin tokens")
     return BootstrapResult(admin.access_token, bot_user_id, room_ids)

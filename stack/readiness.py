@@ -20,6 +20,14 @@ POLL_S = 0.25
 TELL_EVERY_S = 15.0
 
 
+SIGNUP_LINES = {
+    "open": "open; the first account you sign up in the portal is its admin",
+    "token": "by invitation code (an admin makes them in the portal's Admin page)",
+    "approval": "each account waits for an admin's approval (the first one is the admin)",
+    "closed": "closed (SIGNUP_MODE=closed)",
+}
+
+
 def banner(settings: StackSettings, ai: str) -> str:
     homeserver = settings.public_baseurl.rstrip("/")
     return "\n".join(
@@ -28,6 +36,7 @@ def banner(settings: StackSettings, ai: str) -> str:
             "The platform is up.",
             f"  Homeserver:  {homeserver}  (server name {settings.server_name})",
             f"  Portal:      http://localhost:{settings.portal_port}/",
+            f"  Sign-up:     {SIGNUP_LINES[settings.signup_mode]}",
             f"  AI model:    {ai}",
             "  Matrix client: open Element (or any client), choose 'Sign in' with homeserver",
             f"  {homeserver} and an account made in the portal; then say",

@@ -33,6 +33,7 @@ class StackSettings:
     max_upload_mb: int
     log_level: str
     synapse_log_level: str
+    signup_mode: str
 
     @property
     def synapse_dir(self) -> Path:
@@ -78,4 +79,5 @@ class StackSettings:
             max_upload_mb=get_int(env, "MAX_UPLOAD_MB", 100, minimum=1, maximum=10_000),
             log_level=shared.log_level,
             synapse_log_level=get_log_level(env, "SYNAPSE_LOG_LEVEL", "WARNING"),
+            signup_mode=shared.signup_mode,
         )

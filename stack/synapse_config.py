@@ -53,6 +53,8 @@ def _substitutions(settings: StackSettings) -> dict[str, str]:
         "x_forwarded": settings.synapse_x_forwarded,
         "max_upload_size": f"{settings.max_upload_mb}M",
         "log_level": settings.synapse_log_level,
+        "enable_registration": settings.signup_mode != "closed",
+        "require_approval": settings.signup_mode == "approval",
         "registration_shared_secret": app_secrets.ensure_secret(
             data_dir, app_secrets.REGISTRATION_SHARED_SECRET
         ),

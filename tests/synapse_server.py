@@ -80,6 +80,7 @@ class SynapseServer:
             "SYNAPSE_PORTAL_PORT": str(self.settings.synapse_portal_port),
             "HOMESERVER_URL": self.url,
             "BOT_USERNAME": self.settings.bot_username,
+            "SIGNUP_MODE": self.settings.signup_mode,
             **({"DATABASE_URL": self.app_database_url} if self.app_database_url else {}),
         }
 
@@ -125,7 +126,10 @@ MODES = ("sqlite", "postgres", "workers")
 
 
 def start_synapse(
-    data_dir: Path, overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,), mode: str = "sqlite"
+    data_dir: Path,
+    overlays: tuple[dict[str, Any], ...] = (TEST_OVERLAY,),
+    mode: str = "sqlite",
+    env: dict[str, str] | None = None,
 ) -> SynapseServer:
     """Synapse on SQLite; or on PostgreSQL; or on PostgreSQL with a generic worker and Redis."""
     assert mode in MODES, mode
@@ -137,6 +141,7 @@ def start_synapse(
             "SYNAPSE_PORTAL_PORT": str(free_port()),
             "SYNAPSE_LOG_LEVEL": "WARNING",
             "SYNAPSE_DATABASE_URL": database_url or "",
+            **(env or {}),
         }
     )
     replication_port = free_port()

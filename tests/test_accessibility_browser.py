@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from portal.app_keys import ADMIN_ROLES
 from tests import axe_scan
 from tests import test_portal_chat_browser as chat_browser
 from tests.axe_scan import Violation, report, scan_both_themes, serve_axe
@@ -208,6 +209,7 @@ async def test_pages_logged_in_pass_axe_in_both_themes(
     found += await scan_both_themes(alice, "conversation")
 
     found += await _gallery_pages(alice, url, _picture(tmp_path, "harbour.png", "navy"))
+    found += await _admin_pages(alice, live_portal, alice_name)
 
     assert alice.errors == []
     await alice.context.close()
@@ -219,6 +221,23 @@ async def test_pages_logged_in_pass_axe_in_both_themes(
     await join.click()
     await outsider.get_by_role("img", name="harbour.png").first.wait_for()
     _fail_on_blocking(found)
+
+
+async def _admin_pages(page: Any, portal: LivePortal, name: str) -> list[Violation]:
+    """The admin area, with a person to act on, a code made with its form, and the log."""
+    assert portal._runner is not None
+    await portal._runner.app[ADMIN_ROLES].grant(f"@{name}:{portal.settings.server_name}", "test")
+    found: list[Violation] = []
+    await _visit(page, f"{portal.url}/admin/people", "People")
+    found += await scan_both_themes(page, "admin people")
+    await _visit(page, f"{portal.url}/admin/codes", "Invitation codes")
+    await page.get_by_role("button", name="Create code").click()
+    await page.get_by_text("New invitation code:").wait_for()
+    found += await scan_both_themes(page, "admin codes")
+    await _visit(page, f"{portal.url}/admin/audit", "Audit log")
+    await page.get_by_role("cell", name="create code").wait_for()
+    found += await scan_both_themes(page, "admin audit")
+    return found
 
 
 async def _tab_to(page: Any, target: Any, limit: int = 40) -> None:

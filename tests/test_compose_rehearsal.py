@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -190,19 +191,34 @@ async def test_readyz_answers_200_with_rooms_and_bot(stack: Rehearsal) -> None:
     assert all(state["rooms"].values()) and len(state["rooms"]) == 2
 
 
-async def test_a_person_signs_up_through_the_portal(stack: Rehearsal) -> None:
+async def test_a_person_signs_up_through_the_portal_with_an_invitation_code(stack: Rehearsal) -> None:
     portal, username, password = (
         url(stack, "portal", 8080),
         f"new_{secrets.token_hex(3)}",
         "a long passphrase 42",
     )
+    # Sign-up is by invitation code on this path: without one it is refused, and the
+    # operator prints the first with `docker compose run --rm bootstrap python -m stack invite`.
+    invite = subprocess.run(
+        stack.read_only("bootstrap", stack.argv("bootstrap", ["python", "-m", "stack", "invite"])),
+        env=stack.environment("bootstrap"),
+        cwd=stack.container_root("bootstrap"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert invite.returncode == 0, invite.stderr
+    code = invite.stdout.strip().rsplit(" ", 1)[-1]
     async with browser() as session:
-        token = await csrf_token(session, f"{portal}/signup")
-        form = {"username": username, "password": password, "confirm": password, "csrf_token": token}
-        async with session.post(
-            f"{portal}/signup", data=form, headers={"Origin": portal}, allow_redirects=False
-        ) as response:
-            assert response.status == 303, await response.text()
+        for sent_code, status in (("", 400), (code, 303)):
+            token = await csrf_token(session, f"{portal}/signup")
+            form = {"username": username, "password": password, "confirm": password, "csrf_token": token}
+            form["code"] = sent_code
+            async with session.post(
+                f"{portal}/signup", data=form, headers={"Origin": portal}, allow_redirects=False
+            ) as response:
+                assert response.status == status, await response.text()
     # The account is Synapse's, with that password, in #public and #gallery.
     client = AsyncClient(url(stack, "synapse", 8008), f"@{username}:{server_name(stack)}")
     try:

@@ -27,8 +27,16 @@ def unique(prefix: str) -> str:
 
 
 def portal_settings(synapse: SynapseServer, ollama_url: str, **env: str) -> PortalSettings:
+    # A named admin, so that no test's sign-up becomes the admin as the first account;
+    # tests of the admin area name their own.
     return PortalSettings.from_env(
-        {**synapse.env(), "OLLAMA_BASE_URL": ollama_url, "PORTAL_TRUSTED_PROXIES": "127.0.0.1", **env}
+        {
+            **synapse.env(),
+            "OLLAMA_BASE_URL": ollama_url,
+            "PORTAL_TRUSTED_PROXIES": "127.0.0.1",
+            "ADMIN_USERS": "boss",
+            **env,
+        }
     )
 
 

@@ -18,6 +18,9 @@ from portal.config import PortalSettings
 from stack.settings import REPO_ROOT, StackSettings
 
 BAD_VALUES = [
+    ("SIGNUP_MODE", "invite-only"),
+    ("ADMIN_USERS", "alice, @mallory:elsewhere.example"),
+    ("PORTAL_INVITE_TRIES", "lots"),
     ("OLLAMA_TIMEOUT", "nan"),
     ("OLLAMA_TIMEOUT", "inf"),
     ("OLLAMA_TIMEOUT", "-1"),
@@ -49,6 +52,7 @@ READERS = {
     "USER_RATE_LIMIT": ["bot"],
     "PORTAL_LOGIN_RATE_PER_ACCOUNT": ["portal"],
     "PORTAL_SIGNUP_RATE": ["portal"],
+    "PORTAL_INVITE_TRIES": ["portal"],
     "PORTAL_PORT": ["portal", "stack"],
     "SYNAPSE_LOG_LEVEL": ["stack"],
     "HEALTH_CHECK_TIMEOUT": ["portal"],

@@ -58,6 +58,22 @@ def test_defaults_are_loopback_client_only_and_closed_registration(tmp_path: Pat
     assert not any(key.startswith("rc_") for key in config)  # Synapse's default rate limits apply
 
 
+def test_signup_mode_reaches_synapse_so_matrix_clients_follow_it_too(tmp_path: Path) -> None:
+    def config(mode: str) -> dict[str, object]:
+        loaded = yaml.safe_load(render(_settings(tmp_path, SIGNUP_MODE=mode)).read_text())
+        approval = loaded["experimental_features"]["msc3866"]
+        return {
+            "open": loaded["enable_registration"],
+            "token": loaded["registration_requires_token"],
+            "approval": approval["enabled"] and approval["require_approval_for_new_accounts"],
+        }
+
+    assert config("open") == {"open": True, "token": True, "approval": False}
+    assert config("token") == {"open": True, "token": True, "approval": False}
+    assert config("approval") == {"open": True, "token": True, "approval": True}
+    assert config("closed")["open"] is False
+
+
 def test_federation_switch(tmp_path: Path) -> None:
     config = yaml.safe_load(render(_settings(tmp_path, ENABLE_FEDERATION="true")).read_text())
     listener, portal_listener = config["listeners"]

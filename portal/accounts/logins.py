@@ -81,6 +81,12 @@ class LoginStore:
         async with self._sessions.begin() as session:
             await session.execute(delete(PortalLogin).where(PortalLogin.session_id == session_id))
 
+    async def forget_user(self, user_id: str) -> int:
+        """End every portal session of `user_id` (they were deactivated); returns how many."""
+        async with self._sessions.begin() as session:
+            ended = await session.execute(delete(PortalLogin).where(PortalLogin.user_id == user_id))
+        return int(getattr(ended, "rowcount", 0) or 0)
+
     async def take_expired(self, now: datetime | None = None) -> list[PortalUser]:
         """Remove the sessions that have ended; returns them so their tokens can be revoked."""
         now = now or datetime.now(UTC)

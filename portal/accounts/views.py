@@ -13,10 +13,20 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from common.synapse_admin import login, register_with_token
-from common.synapse_errors import RateLimited, SynapseError, UserInUse
+from common.synapse_errors import (
+    AwaitingApproval,
+    Deactivated,
+    Forbidden,
+    RateLimited,
+    SynapseError,
+    UserInUse,
+)
 from portal.accounts.rules import password_problem, username_problem
+from portal.admin.views import approve_and_join
 from portal.app_keys import (
+    ADMIN_ROLES,
     HTTP,
+    INVITE_THROTTLE,
     LOGIN_ACCOUNT_THROTTLE,
     LOGIN_ADDRESS_THROTTLE,
     LOGINS,
@@ -33,6 +43,13 @@ DEVICE_NAME = "Web portal"
 WRONG_LOGIN = "Wrong username or password."
 NOT_FOR_THE_PORTAL = "This account is for running the server, not for the portal. Use a Matrix client."
 UNREACHABLE = "The homeserver is unreachable right now. Please try again in a moment."
+WAITING = "Your account is waiting for approval by an admin. You can log in once it is approved."
+CLOSED = "Sign-up is closed on this server. Ask whoever runs it for an account."
+BAD_CODE = "That invitation code does not work: it may be mistyped, used up or expired."
+FIRST_ADMIN = (
+    "You are the first account on this server, so you are its admin: "
+    "the Admin page (in the menu) lets you approve people and make invitation codes."
+)
 SESSION_USER = "sid"
 FLASH = "flash"
 PLATFORM_ROOMS = ("public", "gallery")
@@ -76,8 +93,19 @@ async def signup_form(request: web.Request) -> web.Response:
     return _render(request, "signup.html", form={}, errors={})
 
 
+def _code_problem(request: web.Request, code: str) -> str | None:
+    """What is wrong with the invitation code before Synapse is asked (too many tries)."""
+    if not code:
+        return "Enter the invitation code you were given."
+    if wait := request.app[INVITE_THROTTLE].retry_after(client_address(request)):
+        return f"Too many invitation codes tried from your address. Try again in {wait} s."
+    return None
+
+
 async def signup(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    if settings.signup_mode == "closed":
+        raise web.HTTPForbidden(text=CLOSED)
     form = await request.post()
     username = _localpart(str(form.get("username", "")), settings.server_name)
     password, confirmation = str(form.get("password", "")), str(form.get("confirm", ""))
@@ -87,6 +115,9 @@ async def signup(request: web.Request) -> web.Response:
         errors["username"] = problem
     if problem := password_problem(password, confirmation):
         errors["password" if "differ" not in problem else "confirm"] = problem
+    code = str(form.get("code", "")).strip() if settings.signup_mode == "token" else ""
+    if not errors and settings.signup_mode == "token" and (problem := _code_problem(request, code)):
+        errors["code"] = problem
     if not errors and (wait := request.app[SIGNUP_THROTTLE].retry_after(client_address(request))):
         errors["form"] = f"Too many sign-ups from your address. Try again in {wait} s."
     if errors:
@@ -95,12 +126,19 @@ async def signup(request: web.Request) -> web.Response:
         registration = await register_with_token(
             request.app[HTTP],
             settings.synapse_portal_url,
-            settings.registration_token(),
+            code or settings.registration_token(),
             username,
             password,
             device_name=DEVICE_NAME,
             headers={"X-Forwarded-For": client_address(request)},
         )
+    except AwaitingApproval:
+        return await _awaiting_approval(request, f"@{username}:{settings.server_name}", password)
+    except Forbidden as refusal:
+        if code:
+            errors["code"] = BAD_CODE
+        else:
+            errors["form"] = f"The homeserver refused the sign-up ({refusal.error or refusal.errcode})."
     except UserInUse:
         errors["username"] = "That username is taken. Choose another."
     except RateLimited:
@@ -116,12 +154,31 @@ async def signup(request: web.Request) -> web.Response:
         return _render(request, "signup.html", status=400, form={"username": username}, errors=errors)
     missing = await _join_platform_rooms(request, registration.access_token)
     await _start_session(request, registration.user_id, registration.access_token, registration.device_id)
+    notes = [FIRST_ADMIN] if await request.app[ADMIN_ROLES].claim_first(registration.user_id) else []
     if missing:
-        session = await get_session(request)
-        session[FLASH] = (
+        notes.append(
             f"Your account is ready, but you could not be added to {' and '.join(missing)} yet. "
             "You can join them later from the chat's room directory or the gallery page."
         )
+    if notes:
+        session = await get_session(request)
+        session[FLASH] = " ".join(notes)
+    raise web.HTTPSeeOther("/")
+
+
+async def _awaiting_approval(request: web.Request, user_id: str, password: str) -> web.Response:
+    """The account exists and waits for an admin; unless there is no admin at all yet, in
+    which case this first account is approved and becomes the admin (or nobody could)."""
+    if not await request.app[ADMIN_ROLES].claim_first(user_id):
+        return _render(request, "signup_waiting.html", user_id=user_id, note=WAITING)
+    await approve_and_join(request.app, user_id)
+    settings = request.app[SETTINGS]
+    result = await login(
+        request.app[HTTP], settings.synapse_portal_url, user_id, password, device_name=DEVICE_NAME
+    )
+    await _start_session(request, result.user_id, result.access_token, result.device_id)
+    session = await get_session(request)
+    session[FLASH] = FIRST_ADMIN
     raise web.HTTPSeeOther("/")
 
 
@@ -171,6 +228,10 @@ async def login_view(request: web.Request) -> web.Response:
             )
         except RateLimited:
             error = "Too many login attempts. Try again in a minute."
+        except AwaitingApproval:
+            error = WAITING
+        except Deactivated:
+            error = "This account was deactivated by the server's admins."
         except SynapseError:
             error = WRONG_LOGIN  # the same words whether or not the account exists
         except (OSError, aiohttp.ClientError, TimeoutError):
