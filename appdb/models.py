@@ -116,6 +116,16 @@ class PortalAdmin(Base):
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class FirstAdminClaim(Base):
+    """At most one row, ever: the account that became admin as the server's first. Its
+    primary key makes two first sign-ups at once (in any number of portals) make one."""
+
+    __tablename__ = "first_admin_claim"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(String(255))
+
+
 class AuditEntry(Base):
     """One admin action (who did what to whom, when); only admins can read the log."""
 

@@ -6,6 +6,7 @@ admin role given and taken, and the audit log that keeps no code."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from common.synapse_errors import Forbidden
 from portal.accounts import views as account_views
 from portal.admin.views import NOT_AN_ADMIN
 from portal.app import create_app
-from portal.app_keys import SETTINGS
+from portal.app_keys import ADMIN_ROLES, SETTINGS
 from tests.ollama_double import OllamaDouble
 from tests.portal_client import Browser
 from tests.synapse_server import SynapseServer
@@ -376,3 +377,18 @@ async def test_with_approval_a_new_account_waits_until_an_admin_approves_it(
         assert "approve" in await (await admin.get("/admin/audit")).text()
     finally:
         await portal.close()
+
+
+async def test_two_first_sign_ups_at_once_make_one_admin(
+    browsers: Browsers, first_admin_portal: TestClient
+) -> None:
+    first, second = await asyncio.gather(
+        _signed_up(browsers, first_admin_portal, "203.0.113.136"),
+        _signed_up(browsers, first_admin_portal, "203.0.113.137"),
+    )
+    granted = await first_admin_portal.server.app[ADMIN_ROLES].granted()
+    assert len(granted) == 1
+    statuses = sorted(
+        [(await first[0].get("/admin/people")).status, (await second[0].get("/admin/people")).status]
+    )
+    assert statuses == [200, 403]

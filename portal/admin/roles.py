@@ -4,15 +4,15 @@ setting). A role of this platform only: it gives no power in Matrix."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from appdb.models import PortalAdmin
+from appdb.models import FirstAdminClaim, PortalAdmin
 
 FIRST_ACCOUNT = "first account"
 CACHE_S = 5.0  # the admin list is read at most this often (every page asks)
@@ -31,7 +31,6 @@ class AdminRoles:
         self.named = named
         self._cached: frozenset[str] = frozenset()
         self._cached_at = float("-inf")
-        self._first = asyncio.Lock()
 
     async def is_admin(self, user_id: str) -> bool:
         if user_id.lower() in self.named:
@@ -58,13 +57,18 @@ class AdminRoles:
         self._cached_at = float("-inf")
 
     async def claim_first(self, user_id: str) -> bool:
-        """Make `user_id` an admin if the server has none at all yet; True if it did. One
-        portal process decides one sign-up at a time, so two first sign-ups make one admin."""
+        """Make `user_id` an admin if the server has none at all yet; True if it did. The
+        one-row claim table decides between sign-ups at once, in any number of portals."""
         if self.named:
             return False
-        async with self._first, self._sessions.begin() as session:
-            if await session.scalar(select(func.count()).select_from(PortalAdmin)):
-                return False
-            session.add(PortalAdmin(user_id=user_id, granted_by=FIRST_ACCOUNT))
+        try:
+            async with self._sessions.begin() as session:
+                if await session.scalar(select(func.count()).select_from(PortalAdmin)):
+                    return False
+                session.add(FirstAdminClaim(slot=1, user_id=user_id))
+                await session.flush()  # a second claim fails here, before it grants anything
+                session.add(PortalAdmin(user_id=user_id, granted_by=FIRST_ACCOUNT))
+        except IntegrityError:
+            return False
         self._cached_at = float("-inf")
         return True

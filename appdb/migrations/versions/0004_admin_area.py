@@ -1,4 +1,5 @@
-"""The portal's admin area: who is an admin, and the log of admin actions.
+"""The portal's admin area: who is an admin (and who was the first), and the log of
+admin actions.
 
 Revision ID: 0004
 Revises: 0003
@@ -23,6 +24,11 @@ def upgrade() -> None:
         sa.Column("granted_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
     op.create_table(
+        "first_admin_claim",
+        sa.Column("slot", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("user_id", sa.String(255), nullable=False),
+    )
+    op.create_table(
         "audit_log",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
@@ -39,4 +45,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_audit_log_at", "audit_log")
     op.drop_table("audit_log")
+    op.drop_table("first_admin_claim")
     op.drop_table("portal_admins")
