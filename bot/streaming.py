@@ -40,6 +40,7 @@ class Sender(Protocol):
 
 
 FALLBACK_CHARS = 500
+RENDER_IN_THREAD_CHARS = 4096  # shorter answers render in well under a millisecond
 
 
 def edit_content(original_event_id: str, new: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class StreamingReply:
             return
         if self.event_id is None:
             self.event_id = await self._sender.send(
-                self._target.room_id, self._target.reply(visible_text), self._txn("answer")
+                self._target.room_id, await self._content(visible_text), self._txn("answer")
             )
             self.shown = visible_text
             self._throttle.last_sent_at = now
@@ -146,7 +147,7 @@ class StreamingReply:
         await self._status_settled()
         if self.event_id is None:
             self.event_id = await self._sender.send(
-                self._target.room_id, self._target.reply(final_text, notice=notice), self._txn("answer")
+                self._target.room_id, await self._content(final_text, notice), self._txn("answer")
             )
             self.shown = final_text
             if not self._resumed:
@@ -157,12 +158,19 @@ class StreamingReply:
             await self._edit(final_text, self._txn("final", _digest(final_text)), notice=notice)
         return self.event_id
 
+    async def _content(self, text: str, notice: bool = False) -> dict[str, Any]:
+        """The message for `text`; a long one is rendered off the event loop (hostile
+        Markdown near the size limit takes a few hundred milliseconds to render)."""
+        if len(text) < RENDER_IN_THREAD_CHARS:
+            return self._target.reply(text, notice=notice)
+        return await asyncio.to_thread(self._target.reply, text, notice=notice)
+
     def _txn(self, *parts: str) -> str:
         return txn_id(*parts, self._target.event_id)
 
     async def _edit(self, text: str, txn: str, *, notice: bool = False) -> None:
         assert self.event_id is not None
-        new = self._target.reply(text, notice=notice)
+        new = await self._content(text, notice)
         await self._sender.send(self._target.room_id, edit_content(self.event_id, new), txn)
         self.shown = text
 

@@ -47,23 +47,25 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^>]*?(/?)>")
 _VOID = {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source", "embed"}
 
 
-def nesting_depth(markup: str) -> int:
-    """How deep the tags in `markup` nest, counted in one linear pass (an over-estimate
-    for sloppy HTML whose tags are never closed, which is refused too)."""
-    depth = deepest = 0
+def nests_deeper_than(markup: str, limit: int) -> bool:
+    """Whether the tags in `markup` nest deeper than `limit`, in one linear pass that
+    stops as soon as they do (an over-estimate for sloppy HTML whose tags are never
+    closed, which is refused too)."""
+    depth = 0
     for match in _TAG.finditer(markup):
         closing, name, self_closing = match.groups()
         if self_closing or name.lower() in _VOID:
             continue
         depth = max(0, depth - 1) if closing else depth + 1
-        deepest = max(deepest, depth)
-    return deepest
+        if depth > limit:
+            return True
+    return False
 
 
 def sanitise(markup: str) -> str | None:
     """The allowed part of `markup`, or None when it nests too deep to be cleaned cheaply
     (show the message's plain body instead)."""
-    if nesting_depth(markup) > MAX_NESTING:
+    if nests_deeper_than(markup, MAX_NESTING):
         return None
     return nh3.clean(
         markup,

@@ -151,3 +151,29 @@ async def test_a_rerun_after_a_crash_reuses_the_same_transaction_ids() -> None:
         await reply.finish("partial answer, complete")
     assert first.txns == second.txns
     assert len(set(first.txns)) == len(first.txns)
+
+
+async def test_rendering_a_hostile_answer_near_the_size_limit_never_stalls_other_work() -> None:
+    """Markdown built to be slow (30,000 emphasis openers) takes a tenth of a second or
+    more to render; meanwhile everyone else's answers must go on: the loop stays free."""
+    sender, clock = RecordingSender(), FakeClock()
+    reply = StreamingReply(sender, TARGET, EditThrottle(min_interval=1.0, max_edits=10), clock)
+    longest_gap = 0.0
+    finished = asyncio.Event()
+
+    async def other_work() -> None:
+        nonlocal longest_gap
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while not finished.is_set():
+            await asyncio.sleep(0.005)
+            longest_gap = max(longest_gap, loop.time() - last)
+            last = loop.time()
+
+    ticker = asyncio.create_task(other_work())
+    await asyncio.sleep(0.02)
+    await reply.finish("*a" * 30_000)
+    finished.set()
+    await ticker
+    assert sender.sent and sender.sent[0]["body"].startswith("*a*a")
+    assert longest_gap < 0.08, f"the loop was held for {longest_gap * 1000:.0f} ms"

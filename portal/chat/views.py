@@ -5,6 +5,7 @@ sentences a person can act on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -138,7 +139,9 @@ async def send_message(request: web.Request, user: PortalUser) -> dict[str, Any]
     if await matrix.is_encrypted(user.access_token, room_id):
         raise Refused(strings.ENCRYPTED_ROOM, 409)
     content = {"msgtype": "m.text", "body": text}
-    if (html := formatted_if_needed(text)) is not None:  # Markdown, as Element sends it
+    # Markdown, as Element sends it; rendered off the event loop (hostile Markdown at the
+    # length limit takes up to a tenth of a second).
+    if (html := await asyncio.to_thread(formatted_if_needed, text)) is not None:
         content |= {"format": "org.matrix.custom.html", "formatted_body": html}
     event_id = await matrix.send(user.access_token, room_id, content, txn)
     return {"event_id": event_id}
