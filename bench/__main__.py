@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import bot_bench, chat_bench, latency_bench, portal_bench
+from bench import bot_bench, chat_bench, latency_bench, portal_bench, usage_bench
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat", "latency"}
+    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage"}
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
@@ -17,6 +17,8 @@ def main(argv: list[str]) -> int:
         print(chat_bench.run())
     if "latency" in wanted:
         print(latency_bench.run())
+    if "usage" in wanted:
+        print(usage_bench.run())
     return 0
 
 

@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.heartbeats import HeartbeatStore
+from appdb.policy_store import PolicyStore
+from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
 from bot.answering import Answerer, AnswerSettings
+from bot.assistant_gate import AssistantGate
 from bot.commands import CommandRunner
 from bot.config import BotSettings
 from bot.conversation_queue import ConversationQueue
@@ -64,8 +67,10 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     assistant = Assistant(
         Timeouts(settings.ollama_first_token_timeout, settings.ollama_timeout), settings.max_context_tokens
     )
-    models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model)
-    commands = CommandRunner(catalogue, conversations, models, identity.localpart)
+    policy = PolicyStore(engine, settings.policy_cache_s)
+    gate = AssistantGate(policy, UsageStore(engine), matrix)
+    models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model, allow_list=policy)
+    commands = CommandRunner(catalogue, conversations, models, identity.localpart, gate)
     answerer = Answerer(
         AnswerSettings(
             system_prompt=settings.system_prompt,
@@ -82,6 +87,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         matrix,
         servers,
         FairQueue(servers, settings.ollama_parallel),
+        gate,
     )
     limiter = UserRateLimiter(settings.user_rate_limit)
     dispatcher = Dispatcher(

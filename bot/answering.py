@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from appdb.conversations import ConversationStore
+from appdb.usage import Spent
 from bot import strings
+from bot.assistant_gate import AssistantGate
 from bot.fair_queue import FairQueue, Ticket
 from bot.formatting import strip_reasoning
 from bot.ledger import EventLedger
@@ -54,6 +58,7 @@ class _Stream:
 
     raw: str = ""
     stopped_at_length: bool = False
+    spent: Spent = field(default_factory=Spent)
 
     @property
     def visible(self) -> str:
@@ -71,6 +76,7 @@ class Answerer:
         matrix: MatrixIO,
         servers: OllamaServers,
         queue: FairQueue,
+        gate: AssistantGate,
     ) -> None:
         self._settings = settings
         self._assistant = assistant
@@ -80,10 +86,14 @@ class Answerer:
         self._matrix = matrix
         self._servers = servers
         self._queue = queue
+        self._gate = gate
 
     async def answer(
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
     ) -> None:
+        if (refusal := await self._gate.refusal(target.asker)) is not None:
+            await self._notice(target, refusal, "refused")
+            return
         question, was_cut = cut_input(question, self._settings.max_input_chars)
         if was_cut:
             limit = self._settings.max_input_chars
@@ -171,6 +181,10 @@ class Answerer:
         try:
             async with typing_until_words(typing, words):
                 async for piece in self._assistant.stream(server, prompt, model):
+                    if piece.tokens_in or piece.tokens_out or piece.model_ms:
+                        stream.spent = Spent(piece.tokens_in, piece.tokens_out, piece.model_ms)
+                    if not piece.text and not piece.stopped_at_length:
+                        continue  # the closing line: what the answer cost, no words
                     words.set()
                     loading.cancel()
                     stream.raw += piece.text
@@ -202,7 +216,15 @@ class Answerer:
         await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
         done = EventLedger.completion(target.event_id)
-        await self._memory.append_turn(target.asker, target.room_id, stored_question, answer, also=done)
+        counted = self._gate.count(target.asker, target.room_id, model, stream.spent)
+
+        async def done_and_counted(session: AsyncSession) -> None:
+            await done(session)
+            await counted(session)
+
+        await self._memory.append_turn(
+            target.asker, target.room_id, stored_question, answer, also=done_and_counted
+        )
         log.info(
             "answered %s in %s with %s (%d edits)", target.event_id, target.room_id, model, reply.edits_sent
         )

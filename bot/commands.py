@@ -46,6 +46,10 @@ class Catalogue(Protocol):
     async def supports_vision(self, model: str) -> bool: ...
 
 
+class QuotaView(Protocol):
+    async def quota_left(self, user_id: str) -> str | None: ...
+
+
 class Conversations(Protocol):
     async def forget(self, user_id: str, room_id: str) -> int: ...
 
@@ -56,17 +60,24 @@ def help_text(bot_localpart: str) -> str:
 
 class CommandRunner:
     def __init__(
-        self, catalogue: Catalogue, conversations: Conversations, models: ModelChoice, bot_localpart: str
+        self,
+        catalogue: Catalogue,
+        conversations: Conversations,
+        models: ModelChoice,
+        bot_localpart: str,
+        quota: QuotaView | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._conversations = conversations
         self._models = models
         self._bot = bot_localpart
+        self._quota = quota
 
     async def run(self, command: Command, user_id: str, room_id: str) -> str:
         """The reply text (Markdown). Raises ModelUnavailable when Ollama is needed but down."""
         if command.name is CommandName.HELP:
-            return help_text(self._bot)
+            left = await self._quota.quota_left(user_id) if self._quota else None
+            return help_text(self._bot) + (strings.QUOTA_LEFT.format(left=left) if left else "")
         if command.name is CommandName.MODELS:
             return await self._list_models(user_id)
         if command.name is CommandName.MODEL:
@@ -77,7 +88,7 @@ class CommandRunner:
         return strings.UNKNOWN_COMMAND.format(command=code_span(command.raw), help_hint=strings.HELP_HINT)
 
     async def _list_models(self, user_id: str) -> str:
-        names = await self._catalogue.names()
+        names = await self._models.offered_names()
         if not names:
             return strings.MODELS_NONE
         current = await self._models.current(user_id)

@@ -43,6 +43,7 @@ class BotSettings:
     platform_rooms: tuple[str, ...]  # aliases the bot joins at start (`#public:server`)
     allowed_servers: frozenset[str]  # whose people may invite and ask the bot
     max_image_bytes: int
+    policy_cache_s: float  # how long the admins' assistant settings are kept before reading again
 
     @property
     def state_dir(self) -> Path:
@@ -87,6 +88,7 @@ class BotSettings:
             ),
             allowed_servers=frozenset(s.strip() for s in servers.split(",") if s.strip()),
             max_image_bytes=get_int(env, "MAX_IMAGE_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
+            policy_cache_s=get_float(env, "POLICY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
         )
 
 

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import aiohttp
-from nio import AsyncClient, JoinResponse, RoomGetEventResponse, RoomSendResponse
+from nio import AsyncClient, JoinResponse, RoomGetEventResponse, RoomGetStateEventResponse, RoomSendResponse
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import LocalProtocolError
 
@@ -105,6 +105,13 @@ class MatrixIO:
             except Exception:
                 return None
         return dict(event.source)
+
+    async def is_member(self, room_id: str, user_id: str) -> bool:
+        """Whether `user_id` has joined `room_id` now (the bot must be in that room)."""
+        response = await self._client.room_get_state_event(room_id, "m.room.member", user_id)
+        return (
+            isinstance(response, RoomGetStateEventResponse) and response.content.get("membership") == "join"
+        )
 
     async def download(self, media: MediaRef, max_bytes: int, timeout_s: float) -> bytes:
         """The media's bytes (decrypted for encrypted rooms), streamed and refused past

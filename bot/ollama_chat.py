@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from langchain_core.messages import AIMessageChunk, BaseMessage
@@ -44,6 +45,9 @@ class Piece:
 
     text: str
     stopped_at_length: bool = False
+    tokens_in: int = 0  # the last piece says what the answer cost, as Ollama counted it
+    tokens_out: int = 0
+    model_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,18 @@ class Assistant:
 
 
 def _piece(chunk: AIMessageChunk) -> Piece | None:
-    stopped = chunk.response_metadata.get("done_reason") == "length"
-    return Piece(chunk.text, stopped) if chunk.text or stopped else None
+    metadata = chunk.response_metadata
+    stopped = metadata.get("done_reason") == "length"
+    usage: dict[str, Any] = dict(chunk.usage_metadata or {})
+    duration_ns = metadata.get("total_duration")
+    piece = Piece(
+        chunk.text,
+        stopped,
+        int(usage.get("input_tokens") or 0),
+        int(usage.get("output_tokens") or 0),
+        int(duration_ns) // 1_000_000 if isinstance(duration_ns, int) else 0,
+    )
+    return piece if chunk.text or stopped or usage else None
 
 
 __all__ = [

@@ -56,17 +56,26 @@ COMMANDS_HELP = (
     "- `!reset`: forget our conversation in this room\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
+QUOTA_LEFT = "\n\nYour assistant quota: {left}."
+ACCESS_REFUSED = (
+    "Sorry, the assistant on this server is only for some people, and you are not one of them yet. "
+    "Ask the server's admins if you need it."
+)
+QUOTA_REACHED = (
+    "You have used today's assistant quota ({limit}). It starts again at midnight UTC; "
+    "the server's admins can raise it."
+)
 UNKNOWN_COMMAND = "I don't know the command {command}. {help_hint}"
 HELP_HINT = "Say `!help` for the list."
-MODELS_HEADER = "Models in Ollama (yours is marked):"
+MODELS_HEADER = "Models you can use (yours is marked):"
 MODELS_LINE = "- `{name}`{vision}{current}"
 MODELS_VISION_MARK = " (sees images)"
 MODELS_CURRENT_MARK = " **← current**"
 MODELS_NONE = "Ollama has no models yet. An operator can add one with `ollama pull llama3`."
-MODELS_CURRENT_MISSING = "\n\nYour current model `{model}` is not in Ollama any more."
+MODELS_CURRENT_MISSING = "\n\nYour current model `{model}` is not available any more."
 MODEL_USAGE = "Say which model, for example `!model llama3:latest`. `!models` lists them."
 MODEL_SET = "Done: I'll answer you with `{model}` from now on."
-MODEL_UNKNOWN = "Ollama has no model called {model}. `!models` lists the ones it has."
+MODEL_UNKNOWN = "There is no model called {model} to choose here. `!models` lists the ones you can use."
 RESET_DONE = "Done: I've forgotten our conversation in this room."
 RATE_LIMITED = (
     "You're asking faster than I can keep up with ({rate}). "

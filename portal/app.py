@@ -19,6 +19,8 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
+from appdb.policy_store import PolicyStore
+from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
 from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
@@ -44,9 +46,11 @@ from portal.app_keys import (
     MEDIA_SLOTS,
     MODEL_CHOICE,
     OLLAMA_SERVERS,
+    POLICY,
     POOLS,
     SETTINGS,
     SIGNUP_THROTTLE,
+    USAGE,
     USER,
 )
 from portal.chat import stream as chat_stream
@@ -86,7 +90,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await create_schema(engine)
     app[DB_ENGINE] = engine
     app[LOGINS] = LoginStore(engine, settings.token_key(), settings.session_idle_s, settings.session_max_s)
-    app[MODEL_CHOICE] = ModelChoice(UserSettingsStore(engine), app[CATALOGUE], settings.ollama_model)
+    app[POLICY] = PolicyStore(engine)
+    app[USAGE] = UsageStore(engine)
+    app[MODEL_CHOICE] = ModelChoice(
+        UserSettingsStore(engine), app[CATALOGUE], settings.ollama_model, allow_list=app[POLICY]
+    )
     app[CONVERSATIONS] = ConversationStore(engine)
     app[ADMIN_ROLES] = AdminRoles(engine, settings.admin_users)
     app[AUDIT] = AuditLog(engine)

@@ -7,6 +7,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appdb.conversations import ConversationStore
+from appdb.policy_store import PolicyStore
+from appdb.usage import UsageStore
 from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
 from common.ollama_servers import OllamaServers
@@ -32,6 +34,8 @@ LOGIN_ADDRESS_THROTTLE = web.AppKey("login_address_throttle", Throttle)
 LOGIN_ACCOUNT_THROTTLE = web.AppKey("login_account_throttle", Throttle)
 ADMIN_ROLES = web.AppKey("admin_roles", AdminRoles)
 AUDIT = web.AppKey("audit_log", AuditLog)  # admin actions
+POLICY = web.AppKey("policy", PolicyStore)  # the assistant's access, quota and models
+USAGE = web.AppKey("usage", UsageStore)
 INVITE_THROTTLE = web.AppKey("invite_throttle", Throttle)  # invitation codes tried per address
 MEDIA_SLOTS = web.AppKey("media_slots", PerUserSlots)  # media downloads in flight, per person
 

@@ -58,6 +58,7 @@ def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProc
         "USER_RATE_LIMIT": f"{BOT_RATE_LIMIT}/minute",
         "UNDECRYPTABLE_GRACE_SECONDS": "2",
         "SYNC_TIMELINE_LIMIT": "10",
+        "POLICY_CACHE_SECONDS": "0",  # an admin's change applies to the next question
     }
     process = BotProcess(env, data_dir, data_dir / "bot.log").start()
     yield process

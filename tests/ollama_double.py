@@ -364,6 +364,7 @@ class OllamaDouble:
     async def _stream_answer(
         self, request: web.Request, response: web.StreamResponse, name: str, text: str
     ) -> None:
+        sent = 0
         for index, piece in enumerate(self._pieces(text)):
             if index:
                 await asyncio.sleep(self.chunk_delay)
@@ -374,10 +375,12 @@ class OllamaDouble:
             if index == self.error_after_chunks:
                 break
             await _write_line(response, _chat_chunk(name, piece))
+            sent += 1
         if self.error_after_chunks is not None:
             await _write_line(response, {"error": self.stream_error})  # the runner failed
         else:
-            await _write_line(response, _chat_chunk(name, "", done_reason=self.done_reason))
+            closing = _chat_chunk(name, "", done_reason=self.done_reason, tokens_out=sent)
+            await _write_line(response, closing)
         await response.write_eof()
 
     def _pieces(self, text: str) -> list[str]:
@@ -413,8 +416,11 @@ async def _write_line(response: web.StreamResponse, line: dict[str, Any]) -> Non
     await response.write((json.dumps(line) + "\n").encode())
 
 
-def _chat_chunk(model: str, content: str, *, done_reason: str | None = None) -> dict[str, Any]:
-    """One NDJSON line of a chat answer; the last one (`done_reason` set) has the stats."""
+def _chat_chunk(
+    model: str, content: str, *, done_reason: str | None = None, tokens_out: int | None = None
+) -> dict[str, Any]:
+    """One NDJSON line of a chat answer; the last one (`done_reason` set) has the stats,
+    with `eval_count` the tokens of the whole answer (`tokens_out`), as Ollama counts them."""
     chunk: dict[str, Any] = {
         "model": model,
         "created_at": _now(),
@@ -428,7 +434,7 @@ def _chat_chunk(model: str, content: str, *, done_reason: str | None = None) -> 
             load_duration=1_000,
             prompt_eval_count=10,
             prompt_eval_duration=1_000,
-            eval_count=max(1, len(content.split())),
+            eval_count=tokens_out if tokens_out is not None else max(1, len(content.split())),
             eval_duration=1_000,
         )
     return chunk

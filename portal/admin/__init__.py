@@ -13,6 +13,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def add_routes(router: web.UrlDispatcher) -> None:
     # Imported here, so that importing the package for one of its modules (the roles
     # store, say) never drags in the views and the app keys they import.
-    from portal.admin import views
+    from portal.admin import assistant_views, views
 
     views.add_routes(router)
+    assistant_views.add_routes(router)

@@ -43,9 +43,12 @@ def admin_only(handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.S
     return checked
 
 
+def homeserver_admin_token(app: web.Application) -> str:
+    return app[SETTINGS].admin_api_token()
+
+
 def homeserver_admin(app: web.Application) -> HomeserverAdmin:
-    settings = app[SETTINGS]
-    return HomeserverAdmin(app[HTTP], settings.homeserver_url, settings.admin_api_token())
+    return HomeserverAdmin(app[HTTP], app[SETTINGS].homeserver_url, homeserver_admin_token(app))
 
 
 def server_accounts(app: web.Application) -> frozenset[str]:
@@ -64,12 +67,12 @@ async def approve_and_join(app: web.Application, user_id: str) -> None:
             log.warning("an approved account could not be joined to #%s: %s", room, error)
 
 
-async def _say(request: web.Request, note: str) -> None:
+async def say(request: web.Request, note: str) -> None:
     session = await get_session(request)
     session[NOTE] = note
 
 
-async def _said(request: web.Request) -> str | None:
+async def said(request: web.Request) -> str | None:
     session = await get_session(request)
     note = session.pop(NOTE, None)
     return note if isinstance(note, str) else None
@@ -106,7 +109,7 @@ async def people(request: web.Request, user: PortalUser) -> web.StreamResponse:
         "admin_people.html",
         rows=rows,
         next_start=next_start,
-        note=await _said(request),
+        note=await said(request),
         signup_mode=request.app[SETTINGS].signup_mode,
     )
 
@@ -132,7 +135,7 @@ async def approve(request: web.Request, user: PortalUser) -> web.StreamResponse:
     target = await _target(request, user)
     await approve_and_join(request.app, target)
     await request.app[AUDIT].record(user.user_id, "approve", target)
-    await _say(request, f"{target} is approved and can log in now.")
+    await say(request, f"{target} is approved and can log in now.")
     raise web.HTTPSeeOther("/admin/people")
 
 
@@ -146,7 +149,7 @@ async def deactivate(request: web.Request, user: PortalUser) -> web.StreamRespon
     ended = await app[LOGINS].forget_user(target)  # and every portal session, at once
     await app[ADMIN_ROLES].revoke(target)
     await app[AUDIT].record(user.user_id, "deactivate", target, f"{ended} portal sessions ended")
-    await _say(request, f"{target} is deactivated; their sessions have ended.")
+    await say(request, f"{target} is deactivated; their sessions have ended.")
     raise web.HTTPSeeOther("/admin/people")
 
 
@@ -155,7 +158,7 @@ async def make_admin(request: web.Request, user: PortalUser) -> web.StreamRespon
     target = await _target(request, user)
     await request.app[ADMIN_ROLES].grant(target, user.user_id)
     await request.app[AUDIT].record(user.user_id, "make admin", target)
-    await _say(request, f"{target} is an admin now.")
+    await say(request, f"{target} is an admin now.")
     raise web.HTTPSeeOther("/admin/people")
 
 
@@ -166,7 +169,7 @@ async def remove_admin(request: web.Request, user: PortalUser) -> web.StreamResp
         raise web.HTTPBadRequest(text="That person is an admin by the server's settings (ADMIN_USERS).")
     await request.app[ADMIN_ROLES].revoke(target)
     await request.app[AUDIT].record(user.user_id, "remove admin", target)
-    await _say(request, f"{target} is no longer an admin.")
+    await say(request, f"{target} is no longer an admin.")
     raise web.HTTPSeeOther("/admin/people")
 
 
@@ -196,7 +199,7 @@ async def codes(request: web.Request, user: PortalUser) -> web.StreamResponse:
         codes=[
             {"code": code, "usable": code.usable(now_ms), "expires": _when(code.expiry_ms)} for code in listed
         ],
-        note=await _said(request),
+        note=await said(request),
         signup_mode=request.app[SETTINGS].signup_mode,
         max_uses=MAX_CODE_USES,
         max_days=MAX_CODE_DAYS,
@@ -221,7 +224,7 @@ async def create_code(request: web.Request, user: PortalUser) -> web.StreamRespo
     code = await homeserver_admin(request.app).create_code(uses, expiry_ms)
     detail = f"uses {uses or 'unlimited'}, expires {'in ' + str(days) + ' days' if days else 'never'}"
     await request.app[AUDIT].record(user.user_id, "create code", _masked(code), detail)
-    await _say(request, f"New invitation code: {code}")
+    await say(request, f"New invitation code: {code}")
     raise web.HTTPSeeOther("/admin/codes")
 
 
@@ -234,7 +237,7 @@ async def revoke_code(request: web.Request, user: PortalUser) -> web.StreamRespo
         raise web.HTTPBadRequest(text="There is no such invitation code.")
     await homeserver_admin(request.app).revoke_code(code)
     await request.app[AUDIT].record(user.user_id, "revoke code", _masked(code))
-    await _say(request, f"The code ending {code[-4:]} is revoked.")
+    await say(request, f"The code ending {code[-4:]} is revoked.")
     raise web.HTTPSeeOther("/admin/codes")
 
 

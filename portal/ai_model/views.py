@@ -8,10 +8,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from common.assistant_policy import Quota, quota_left
 from common.model_choice import UnknownModel
 from common.ollama_catalogue import ModelInfo, OllamaUnavailable
 from portal.accounts.logins import PortalUser
-from portal.app_keys import CATALOGUE, MODEL_CHOICE, require_user
+from portal.app_keys import MODEL_CHOICE, POLICY, USAGE, require_user
 
 
 class ModelRefused(Exception):
@@ -29,7 +30,7 @@ async def save_choice(request: web.Request, user: PortalUser, wanted: object) ->
     except OllamaUnavailable as error:
         raise ModelRefused("The AI service is offline, so your choice was not changed.", 503) from error
     except UnknownModel:
-        raise ModelRefused(f"Ollama has no model called {wanted!r}.", 400) from None
+        raise ModelRefused(f"There is no model called {wanted!r} to choose here.", 400) from None
 
 
 def _size(info: ModelInfo) -> str:
@@ -40,12 +41,23 @@ async def _page(request: web.Request, message: str | None = None, error: str | N
     user = require_user(request)
     current = await request.app[MODEL_CHOICE].current(user.user_id)
     try:
-        models = await request.app[CATALOGUE].describe()
+        models = await request.app[MODEL_CHOICE].offered_models()
         offline = False
     except OllamaUnavailable:
         models, offline = [], True
     rows = [{"name": m.name, "size": _size(m), "vision": m.vision} for m in models]
-    return {"models": rows, "current": current, "offline": offline, "message": message, "error": error}
+    policy = await request.app[POLICY].current()
+    left = None
+    if policy.quota != Quota():
+        left = quota_left(policy.quota, await request.app[USAGE].used(user.user_id))
+    return {
+        "models": rows,
+        "current": current,
+        "offline": offline,
+        "message": message,
+        "error": error,
+        "quota_left": left,
+    }
 
 
 @aiohttp_jinja2.template("models.html")

@@ -20,7 +20,6 @@ from common.ollama_catalogue import OllamaUnavailable
 from portal.accounts.logins import PortalUser
 from portal.ai_model.views import ModelRefused, save_choice
 from portal.app_keys import (
-    CATALOGUE,
     CONVERSATIONS,
     MATRIX,
     MODEL_CHOICE,
@@ -230,7 +229,7 @@ def directory_entry(room: dict[str, Any]) -> dict[str, Any] | None:
 async def models(request: web.Request, user: PortalUser) -> dict[str, Any]:
     current = await request.app[MODEL_CHOICE].current(user.user_id)
     try:
-        names = await request.app[CATALOGUE].names()
+        names = await request.app[MODEL_CHOICE].offered_names()
     except OllamaUnavailable:
         return {"models": [], "current": current, "offline": True}
     return {"models": sorted(names), "current": current, "offline": False}
