@@ -255,19 +255,24 @@ class Chaos:
         return list(reversed(events))
 
     def _check_memory(self) -> None:
-        """Each question is remembered once, with its complete answer after it."""
+        """Each question is remembered once, with its complete answer after it, and
+        counted once in the usage figures."""
         assert self.synapse is not None
         database = self.synapse.settings.data_dir / "app.db"
         with sqlite3.connect(database) as connection:
             rows = connection.execute(
                 "SELECT user_id, room_id, role, content FROM conversation_messages ORDER BY id"
             ).fetchall()
+            counted = connection.execute("SELECT COALESCE(SUM(questions), 0) FROM usage_daily").fetchone()[0]
         remembered = Counter(content for _, _, role, content in rows if role == "human")
         for question in self.questions:
             if remembered[question.text] != 1:
                 self.outcome.memory_problems.append(
                     f"{question.text!r} remembered {remembered[question.text]}×"
                 )
+        turns = sum(remembered.values())  # the questions, and the check's markers
+        if counted != turns:  # usage is counted with the turn: once each
+            self.outcome.memory_problems.append(f"{counted} answers counted for {turns} remembered turns")
 
 
 async def run_chaos(
