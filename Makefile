@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha1(open('requirements.txt','rb').read()).hexdigest()[:12])")
 
-.PHONY: run test lint bench chaos clean-data invite
+.PHONY: run test lint bench chaos clean-data invite backup restore
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ run: $(STAMP)
 # A one-use invitation code (SIGNUP_MODE=token), printed; the stack must be running.
 invite: $(STAMP)
 	$(PY) -m stack invite
+
+# A consistent archive of DATA_DIR (databases, media, secrets, the bot's keys), taken while
+# the stack runs; `make restore FROM=archive` unpacks one into an empty DATA_DIR.
+backup: $(STAMP)
+	$(PY) -m stack backup $(if $(TO),--to $(TO))
+
+restore: $(STAMP)
+	$(PY) -m stack restore $(FROM)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

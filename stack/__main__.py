@@ -10,6 +10,7 @@ import os
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import aiohttp
 
@@ -17,6 +18,7 @@ from common import logs
 from common import secrets as app_secrets
 from common.env import settings_or_exit
 from portal.admin.homeserver import HomeserverAdmin
+from stack.backup import BackupError, backup, restore
 from stack.bootstrap import bootstrap
 from stack.readiness import wait_until_ready
 from stack.settings import REPO_ROOT, StackSettings
@@ -52,6 +54,25 @@ def _programs(settings: StackSettings) -> list[Program]:
     ]
 
 
+def _backup_or_restore(args: argparse.Namespace) -> int:
+    env, settings = settings_or_exit(StackSettings.from_env)
+    try:
+        if args.command == "backup":
+            urls = (settings.synapse_database_url, env.get("DATABASE_URL", ""))
+            archive = backup(settings.data_dir, args.to or settings.data_dir / "backups", urls)
+            print(f"Backed up {settings.data_dir} to {archive}")
+        else:
+            if not args.archive:
+                raise BackupError("say which archive to restore: make restore FROM=path/to/backup.tar.gz")
+            manifest = restore(Path(args.archive), settings.data_dir)
+            print(f"Restored {manifest.get('files')} files (backup of {manifest.get('created')} UTC) ")
+            print(f"into {settings.data_dir}; start it with make run (DATA_DIR={settings.data_dir}).")
+    except BackupError as error:
+        print(f"{args.command} failed: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run(settings: StackSettings) -> None:
     env = dict(os.environ, DATA_DIR=str(settings.data_dir), PYTHONUNBUFFERED="1")
     os.chdir(REPO_ROOT)
@@ -62,8 +83,14 @@ def _run(settings: StackSettings) -> None:
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # DATA_DIR and everything in it is private to this user
     parser = argparse.ArgumentParser(prog="python -m stack")
-    parser.add_argument("command", choices=["run", "render", "bootstrap", "wait-ready", "invite"])
+    parser.add_argument(
+        "command", choices=["run", "render", "bootstrap", "wait-ready", "invite", "backup", "restore"]
+    )
+    parser.add_argument("archive", nargs="?", help="restore: the backup archive to unpack into DATA_DIR")
+    parser.add_argument("--to", type=Path, help="backup: the folder for the archive (DATA_DIR/backups)")
     args = parser.parse_args(argv)
+    if args.command in {"backup", "restore"}:
+        return _backup_or_restore(args)
     env, settings = settings_or_exit(StackSettings.from_env)
     logs.configure(env, settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
