@@ -45,12 +45,11 @@ def ollama(ollama_server: OllamaDouble) -> Iterator[OllamaDouble]:
 BOT_RATE_LIMIT = 15
 
 
-@pytest.fixture(scope="session")
-def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProcess]:
-    data_dir = synapse.settings.data_dir
-    env = {
+def bot_env(synapse: SynapseServer, ollama_url: str) -> dict[str, str]:
+    """The test bot's environment: this Synapse and Ollama double, short timeouts."""
+    return {
         **synapse.env(),
-        "OLLAMA_BASE_URL": ollama_server.base_url,
+        "OLLAMA_BASE_URL": ollama_url,
         "OLLAMA_MODEL": "llama3:latest",
         "OLLAMA_TIMEOUT": "10",
         "OLLAMA_FIRST_TOKEN_TIMEOUT": "10",
@@ -60,7 +59,12 @@ def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProc
         "SYNC_TIMELINE_LIMIT": "10",
         "POLICY_CACHE_SECONDS": "0",  # an admin's change applies to the next question
     }
-    process = BotProcess(env, data_dir, data_dir / "bot.log").start()
+
+
+@pytest.fixture(scope="session")
+def bot(synapse: SynapseServer, ollama_server: OllamaDouble) -> Iterator[BotProcess]:
+    data_dir = synapse.settings.data_dir
+    process = BotProcess(bot_env(synapse, ollama_server.base_url), data_dir, data_dir / "bot.log").start()
     yield process
     process.stop()
 

@@ -17,6 +17,7 @@ import pytest
 
 from stack.backup import BackupError, backup, restore
 from tests.bot_process import BotProcess
+from tests.conftest import bot_env
 from tests.matrix_user import MatrixUser, wait_for_answer
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer, start_synapse
@@ -27,15 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _bot(synapse: SynapseServer, ollama: OllamaDouble) -> BotProcess:
     data_dir = synapse.settings.data_dir
-    env = {
-        **synapse.env(),
-        "OLLAMA_BASE_URL": ollama.base_url,
-        "OLLAMA_MODEL": "llama3:latest",
-        "OLLAMA_TIMEOUT": "10",
-        "OLLAMA_FIRST_TOKEN_TIMEOUT": "10",
-        "UNDECRYPTABLE_GRACE_SECONDS": "2",
-    }
-    return BotProcess(env, data_dir, data_dir / "bot.log").start()
+    return BotProcess(bot_env(synapse, ollama.base_url), data_dir, data_dir / "bot.log").start()
 
 
 def _stack_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
