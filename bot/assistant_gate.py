@@ -5,11 +5,13 @@ is one sentence the person is told; it is never silence and never an error."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Protocol
 
 from appdb.conversations import InTransaction
 from appdb.policy_store import PolicyStore
-from appdb.usage import Spent, UsageStore
+from appdb.usage import Spent, UsageStore, today
 from bot import strings
 from common.assistant_policy import Quota, may_use, quota_left, quota_reached
 
@@ -25,10 +27,13 @@ def _limit_words(quota: Quota, reached: str) -> str:
 
 
 class AssistantGate:
-    def __init__(self, policy: PolicyStore, usage: UsageStore, rooms: Membership) -> None:
+    def __init__(
+        self, policy: PolicyStore, usage: UsageStore, rooms: Membership, day: Callable[[], date] = today
+    ) -> None:
         self._policy = policy
         self._usage = usage
         self._rooms = rooms
+        self._day = day  # the quota's day (UTC); a test moves it past midnight
 
     async def refusal(self, user_id: str) -> str | None:
         """What to tell `user_id` instead of answering, or None to answer."""
@@ -40,7 +45,7 @@ class AssistantGate:
             return strings.ACCESS_REFUSED
         if policy.quota == Quota():
             return None
-        reached = quota_reached(policy.quota, await self._usage.used(user_id))
+        reached = quota_reached(policy.quota, await self._usage.used(user_id, self._day()))
         return strings.QUOTA_REACHED.format(limit=_limit_words(policy.quota, reached)) if reached else None
 
     async def quota_left(self, user_id: str) -> str | None:
@@ -48,7 +53,7 @@ class AssistantGate:
         policy = await self._policy.current()
         if policy.quota == Quota():
             return None
-        return quota_left(policy.quota, await self._usage.used(user_id))
+        return quota_left(policy.quota, await self._usage.used(user_id, self._day()))
 
     def count(self, user_id: str, room_id: str, model: str, spent: Spent) -> InTransaction:
-        return self._usage.count(user_id, room_id, model, spent)
+        return self._usage.count(user_id, room_id, model, spent, self._day())

@@ -1,5 +1,6 @@
 """The assistant's policy and usage in the app database, on SQLite and PostgreSQL, and
-the pure rules that apply the policy: answers counted in the transaction that stores
+the pure rules and the bot's gate that apply the policy (a quota reached today is free
+again after midnight UTC): answers counted in the transaction that stores
 the turn (so a rolled-back turn counts nothing), summed per person, room, model and
 day; a policy written by the portal read back by the bot; unreadable values as defaults."""
 
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from appdb.models import PlatformSetting
 from appdb.policy_store import PolicyStore
 from appdb.usage import Spent, UsageStore
+from bot import strings
+from bot.assistant_gate import AssistantGate
 from common.assistant_policy import (
     AssistantAccess,
     Quota,
@@ -107,3 +110,24 @@ def test_the_rules() -> None:
     assert quota_left(quota, Used(1, 250)).startswith("2 of 3 answers and 750 of 1,000 tokens left")  # type: ignore[union-attr]
     assert offered(["b", "a", "c"], frozenset({"a", "c"})) == ["a", "c"]
     assert offered(["b", "a"], None) == ["b", "a"]
+
+
+class NoRooms:
+    async def is_member(self, room_id: str, user_id: str) -> bool:
+        return False
+
+
+async def test_a_quota_reached_today_is_free_again_after_midnight_utc(engine: AsyncEngine) -> None:
+    policy, usage = PolicyStore(engine, cache_s=0), UsageStore(engine)
+    await policy.set_quota(Quota(answers_per_day=2))
+    clock = [DAY]
+    gate = AssistantGate(policy, usage, NoRooms(), day=lambda: clock[0])
+    for _ in range(2):
+        assert await gate.refusal("@ann:x") is None
+        async with async_sessionmaker(engine).begin() as session:
+            await gate.count("@ann:x", "!dm:x", "llama3", Spent(1, 1, 1))(session)
+    assert await gate.refusal("@ann:x") == strings.QUOTA_REACHED.format(limit="2 answers a day")
+    assert (await gate.quota_left("@ann:x") or "").startswith("0 of 2 answers")
+    clock[0] = DAY + timedelta(days=1)  # midnight UTC has passed
+    assert await gate.refusal("@ann:x") is None
+    assert (await gate.quota_left("@ann:x") or "").startswith("2 of 2 answers")
