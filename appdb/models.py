@@ -154,20 +154,20 @@ class PlatformSetting(Base):
     )
 
 
-class UsageDaily(Base):
-    """What the assistant did for one person in one room with one model on one day (UTC):
-    answers, tokens in and out, time in the model. Counts only, never content; one row per
-    key, so reports read a few rows per person and day whatever the number of questions."""
+class UsageRollup(Base):
+    """What the assistant did on one day (UTC) for one person, in one room, or with one
+    model (`dimension`: "person", "room" or "model"): answers, tokens in and out, time in
+    the model. Counts only, never content. One row per day and key in each dimension, so
+    a 30-day report reads at most 30 × people rows, whatever the number of answers."""
 
-    __tablename__ = "usage_daily"
+    __tablename__ = "usage_rollup"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    model: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
     questions: Mapped[int] = mapped_column(BigInteger, default=0)
     tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
     tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
     model_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
-    __table_args__ = (Index("ix_usage_daily_user_day", "user_id", "day"),)
+    __table_args__ = (Index("ix_usage_rollup_dimension_day", "dimension", "day"),)

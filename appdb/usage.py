@@ -1,7 +1,8 @@
-"""The assistant's usage, counted per person, room, model and day (UTC): answers, tokens
-in and out, and time in the model. Never any content. An answer is counted in the same
-transaction that stores its turn and marks its question answered, so a crash never
-counts it twice or loses it. Reports read the daily rows, a few per person and day."""
+"""The assistant's usage, counted per day (UTC) for each person, each room and each
+model: answers, tokens in and out, and time in the model. Never any content. An answer
+is counted in the same transaction that stores its turn and marks its question answered,
+so a crash never counts it twice or loses it. Reports read one row per day and person
+(room, model), whatever the number of answers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from appdb.conversations import InTransaction
-from appdb.models import UsageDaily
+from appdb.models import UsageRollup
 from common.assistant_policy import Used
 
 
@@ -48,6 +49,9 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+DIMENSIONS = ("person", "room", "model")
+
+
 class UsageStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
@@ -55,69 +59,72 @@ class UsageStore:
     def count(
         self, user_id: str, room_id: str, model: str, spent: Spent, day: date | None = None
     ) -> InTransaction:
-        """Add one answer to the day's row, inside the caller's transaction."""
-        values = {
-            "day": day or today(),
-            "user_id": user_id,
-            "room_id": room_id,
-            "model": model,
-            "questions": 1,
-            "tokens_in": spent.tokens_in,
-            "tokens_out": spent.tokens_out,
-            "model_ms": spent.model_ms,
-        }
+        """Add one answer to the day's rows (its person's, its room's and its model's),
+        inside the caller's transaction."""
+        when = day or today()
 
         async def add(session: AsyncSession) -> None:
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-            insert = dialect.insert(UsageDaily).values(**values)
-            table = UsageDaily.__table__.c
-            await session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["day", "user_id", "room_id", "model"],
-                    set_={
-                        "questions": table.questions + 1,
-                        "tokens_in": table.tokens_in + spent.tokens_in,
-                        "tokens_out": table.tokens_out + spent.tokens_out,
-                        "model_ms": table.model_ms + spent.model_ms,
-                    },
+            table = UsageRollup.__table__.c
+            for dimension, key in zip(DIMENSIONS, (user_id, room_id, model), strict=True):
+                insert = dialect.insert(UsageRollup).values(
+                    day=when,
+                    dimension=dimension,
+                    key=key,
+                    questions=1,
+                    tokens_in=spent.tokens_in,
+                    tokens_out=spent.tokens_out,
+                    model_ms=spent.model_ms,
                 )
-            )
+                await session.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["day", "dimension", "key"],
+                        set_={
+                            "questions": table.questions + 1,
+                            "tokens_in": table.tokens_in + spent.tokens_in,
+                            "tokens_out": table.tokens_out + spent.tokens_out,
+                            "model_ms": table.model_ms + spent.model_ms,
+                        },
+                    )
+                )
 
         return add
 
     async def used(self, user_id: str, day: date | None = None) -> Used:
         """What the person used on `day` (today), in every room and model together."""
-        query = select(
-            func.coalesce(func.sum(UsageDaily.questions), 0),
-            func.coalesce(func.sum(UsageDaily.tokens_in + UsageDaily.tokens_out), 0),
-        ).where(UsageDaily.user_id == user_id, UsageDaily.day == (day or today()))
+        row = await self._one_row("person", user_id, day or today())
+        return Used(row.questions, row.tokens_in + row.tokens_out) if row else Used()
+
+    async def _one_row(self, dimension: str, key: str, day: date) -> UsageRollup | None:
         async with self._sessions() as session:
-            answers, tokens = (await session.execute(query)).one()
-        return Used(int(answers), int(tokens))
+            return await session.get(UsageRollup, (day, dimension, key))
 
     async def report(self, days: int = 30, until: date | None = None) -> UsageReport:
         since = (until or today()) - timedelta(days=days - 1)
         async with self._sessions() as session:
             return UsageReport(
                 since,
-                await _grouped(session, UsageDaily.user_id, since),
-                await _grouped(session, UsageDaily.room_id, since),
-                await _grouped(session, UsageDaily.model, since),
-                await _grouped(session, UsageDaily.day, since, by_key=True),
+                await _grouped(session, "person", UsageRollup.key, since),
+                await _grouped(session, "room", UsageRollup.key, since),
+                await _grouped(session, "model", UsageRollup.key, since),
+                # Every answer has one model: the model rows, by day, are the day's totals.
+                await _grouped(session, "model", UsageRollup.day, since, by_key=True),
             )
 
 
-async def _grouped(session: AsyncSession, column, since: date, by_key: bool = False) -> list[UsageRow]:  # type: ignore[no-untyped-def]
-    answers = func.sum(UsageDaily.questions)
+async def _grouped(
+    session: AsyncSession, dimension: str, column, since: date, by_key: bool = False
+) -> list[UsageRow]:  # type: ignore[no-untyped-def]
+    answers = func.sum(UsageRollup.questions)
     query = (
         select(
             column,
             answers,
-            func.sum(UsageDaily.tokens_in),
-            func.sum(UsageDaily.tokens_out),
-            func.sum(UsageDaily.model_ms),
+            func.sum(UsageRollup.tokens_in),
+            func.sum(UsageRollup.tokens_out),
+            func.sum(UsageRollup.model_ms),
         )
-        .where(UsageDaily.day >= since)
+        .where(UsageRollup.dimension == dimension, UsageRollup.day >= since)
         .group_by(column)
         .order_by(column if by_key else answers.desc())
     )

@@ -263,7 +263,9 @@ class Chaos:
             rows = connection.execute(
                 "SELECT user_id, room_id, role, content FROM conversation_messages ORDER BY id"
             ).fetchall()
-            counted = connection.execute("SELECT COALESCE(SUM(questions), 0) FROM usage_daily").fetchone()[0]
+            counted = connection.execute(
+                "SELECT COALESCE(SUM(questions), 0) FROM usage_rollup WHERE dimension = 'person'"
+            ).fetchone()[0]
         remembered = Counter(content for _, _, role, content in rows if role == "human")
         for question in self.questions:
             if remembered[question.text] != 1:

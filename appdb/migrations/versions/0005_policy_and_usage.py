@@ -1,5 +1,5 @@
 """Platform settings admins change (assistant access, quotas, allowed models) and the
-assistant's usage per person, room, model and day.
+assistant's usage per day, rolled up per person, per room and per model.
 
 Revision ID: 0005
 Revises: 0004
@@ -24,20 +24,19 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
     )
     op.create_table(
-        "usage_daily",
+        "usage_rollup",
         sa.Column("day", sa.Date(), primary_key=True),
-        sa.Column("user_id", sa.String(255), primary_key=True),
-        sa.Column("room_id", sa.String(255), primary_key=True),
-        sa.Column("model", sa.String(255), primary_key=True),
+        sa.Column("dimension", sa.String(16), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("questions", sa.BigInteger(), nullable=False),
         sa.Column("tokens_in", sa.BigInteger(), nullable=False),
         sa.Column("tokens_out", sa.BigInteger(), nullable=False),
         sa.Column("model_ms", sa.BigInteger(), nullable=False),
     )
-    op.create_index("ix_usage_daily_user_day", "usage_daily", ["user_id", "day"])
+    op.create_index("ix_usage_rollup_dimension_day", "usage_rollup", ["dimension", "day"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_usage_daily_user_day", "usage_daily")
-    op.drop_table("usage_daily")
+    op.drop_index("ix_usage_rollup_dimension_day", "usage_rollup")
+    op.drop_table("usage_rollup")
     op.drop_table("platform_settings")
