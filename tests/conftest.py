@@ -26,6 +26,14 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]
 
 
 @pytest.fixture(scope="session")
+def approval_synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynapseServer]:
+    """A second Synapse, with SIGNUP_MODE=approval (new accounts wait for an admin)."""
+    server = start_synapse(tmp_path_factory.mktemp("approval"), env={"SIGNUP_MODE": "approval"})
+    yield server
+    server.shut_down()
+
+
+@pytest.fixture(scope="session")
 def ollama_server() -> Iterator[OllamaDouble]:
     double = OllamaDouble(models=[FakeModel("llama3:latest"), FakeModel("llava:latest", vision=True)]).start()
     yield double

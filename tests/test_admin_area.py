@@ -333,15 +333,6 @@ async def test_an_admin_gives_and_takes_the_admin_role_but_not_from_themselves_o
         await portal.close()
 
 
-@pytest.fixture(scope="module")
-def approval_synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseServer]:
-    from tests.synapse_server import start_synapse
-
-    server = start_synapse(tmp_path_factory.mktemp("approval"), env={"SIGNUP_MODE": "approval"})
-    yield server  # type: ignore[misc]
-    server.shut_down()
-
-
 async def _joined(synapse: SynapseServer, user_id: str) -> set[str]:
     url = f"{synapse.url}/_synapse/admin/v1/users/{quote(user_id)}/joined_rooms"
     auth = {"Authorization": f"Bearer {synapse.provisioned.admin_token}"}
