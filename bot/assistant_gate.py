@@ -22,8 +22,10 @@ class Membership(Protocol):
 
 def _limit_words(quota: Quota, reached: str) -> str:
     if reached == "answers":
-        return f"{quota.answers_per_day} answers a day"
-    return f"{quota.tokens_per_day:,} tokens a day"
+        count = quota.answers_per_day or 0
+        return f"{count} answer{'' if count == 1 else 's'} a day"
+    count = quota.tokens_per_day or 0
+    return f"{count:,} token{'' if count == 1 else 's'} a day"
 
 
 class AssistantGate:

@@ -109,6 +109,15 @@ def test_the_rules() -> None:
     assert quota_left(Quota(), Used(9, 9)) is None
     assert quota_left(quota, Used(1, 250)).startswith("2 of 3 answers and 750 of 1,000 tokens left")  # type: ignore[union-attr]
     assert offered(["b", "a", "c"], frozenset({"a", "c"})) == ["a", "c"]
+
+
+async def test_a_quota_of_one_answer_is_said_in_the_singular(engine: AsyncEngine) -> None:
+    policy, usage = PolicyStore(engine, cache_s=0), UsageStore(engine)
+    await policy.set_quota(Quota(answers_per_day=1))
+    gate = AssistantGate(policy, usage, NoRooms(), day=lambda: DAY)
+    async with async_sessionmaker(engine).begin() as session:
+        await gate.count("@ann:x", "!dm:x", "llama3", Spent(1, 1, 1))(session)
+    assert await gate.refusal("@ann:x") == strings.QUOTA_REACHED.format(limit="1 answer a day")
     assert offered(["b", "a"], None) == ["b", "a"]
 
 
