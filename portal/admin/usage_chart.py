@@ -26,6 +26,7 @@ class Chart:
     height: int
     bars: list[Bar]
     busiest: int
+    bar_width: int = BAR
 
 
 def bars(days: list[UsageRow]) -> Chart:
