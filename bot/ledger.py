@@ -7,7 +7,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 from appdb.conversations import InTransaction
 from appdb.models import EVENT_DONE, EVENT_PENDING, EVENT_SKIPPED, BotEvent
@@ -15,10 +17,14 @@ from bot.jobs import Job, UnreadableJob
 
 log = logging.getLogger(__name__)
 
+# Six values a row: well under the smallest bound parameter limit (SQLite's old 999).
+CLAIM_ROWS_PER_STATEMENT = 150
+
 
 class EventLedger:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._dialect = engine.dialect.name
 
     async def claim(self, jobs: list[Job]) -> list[Job]:
         """Record a sync batch's jobs in one transaction; returns those not taken on
@@ -28,22 +34,26 @@ class EventLedger:
             fresh.setdefault(job.event_id, job)
         if not fresh:
             return []
+        rows = [
+            {
+                "event_id": job.event_id,
+                "room_id": job.target.room_id,
+                "sender": job.target.asker,
+                "job": job.to_json(),
+                "status": EVENT_PENDING,
+                "received_ms": job.received_ms,
+            }
+            for job in fresh.values()
+        ]
+        # One statement: rows already recorded are left alone, and the new ones come back.
         async with self._sessions.begin() as session:
-            known = await session.execute(select(BotEvent.event_id).where(BotEvent.event_id.in_(list(fresh))))
-            for event_id in known.scalars():
-                del fresh[event_id]
-            session.add_all(
-                BotEvent(
-                    event_id=job.event_id,
-                    room_id=job.target.room_id,
-                    sender=job.target.asker,
-                    job=job.to_json(),
-                    status=EVENT_PENDING,
-                    received_ms=job.received_ms,
+            taken: set[str] = set()
+            for start in range(0, len(rows), CLAIM_ROWS_PER_STATEMENT):
+                added = await session.execute(
+                    _insert_new(self._dialect, rows[start : start + CLAIM_ROWS_PER_STATEMENT])
                 )
-                for job in fresh.values()
-            )
-        return list(fresh.values())
+                taken.update(str(event_id) for event_id in added.scalars())
+        return [job for event_id, job in fresh.items() if event_id in taken]
 
     async def skip(self, event_id: str, room_id: str, sender: str, received_ms: int) -> None:
         """Record an event the bot cannot act on (malformed, say), so it is never tried again."""
@@ -106,3 +116,11 @@ class EventLedger:
         """Drop records older than any event that could still arrive."""
         async with self._sessions.begin() as session:
             await session.execute(delete(BotEvent).where(BotEvent.received_ms < cutoff_ms))
+
+
+def _insert_new(dialect: str, rows: list[dict[str, object]]) -> ReturningInsert[tuple[str]]:
+    """Insert the rows whose event is not recorded yet, returning their ids (both of the
+    app's databases have INSERT … ON CONFLICT DO NOTHING … RETURNING)."""
+    if dialect == "postgresql":
+        return postgresql.insert(BotEvent).values(rows).on_conflict_do_nothing().returning(BotEvent.event_id)
+    return sqlite.insert(BotEvent).values(rows).on_conflict_do_nothing().returning(BotEvent.event_id)

@@ -102,6 +102,9 @@ class BotRunner:
                 self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job, resumed=True))
             for job in sorted(fresh, key=lambda job: job.received_ms):  # a sync lists rooms, not time
                 self._p.tasks.submit(job.conversation, self._p.dispatcher.run(job))
+            # Let the jobs just started reach their first wait (their reads) before the
+            # position is saved and the upkeep runs.
+            await asyncio.sleep(0)
             resumed = True
             backoff = 1.0
             since = batch.next_batch

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from appdb.heartbeats import HeartbeatStore
 from appdb.models import EVENT_DONE, EVENT_PENDING, EVENT_SKIPPED, BotEvent, PortalLogin
 from bot.jobs import Job
-from bot.ledger import EventLedger
+from bot.ledger import CLAIM_ROWS_PER_STATEMENT, EventLedger
 from bot.routing import Action
 from bot.values import EncryptedFile, MediaRef, ReplyTarget
 from portal.accounts.logins import LoginStore
@@ -53,6 +53,18 @@ async def test_the_ledger_takes_each_event_once_and_gives_back_the_unfinished(en
     await ledger.forget_before(2500)
     assert [job.event_id for job in await ledger.pending(since_ms=0)] == ["$c"]
     assert await _status(engine, "$c") == EVENT_PENDING
+
+
+async def test_a_burst_larger_than_one_statement_is_taken_whole_and_once(engine: AsyncEngine) -> None:
+    """A sync after an outage can bring hundreds of questions: all are taken on, each once,
+    also when some were taken on before."""
+    ledger = EventLedger(engine)
+    burst = [_job(f"$q{i}", 1000 + i) for i in range(3 * CLAIM_ROWS_PER_STATEMENT + 7)]
+    early = await ledger.claim(burst[100:120])
+    again = await ledger.claim(burst + burst[:5])
+    assert [job.event_id for job in early] == [f"$q{i}" for i in range(100, 120)]
+    assert [job.event_id for job in again] == [job.event_id for job in burst[:100] + burst[120:]]
+    assert len(await ledger.pending(since_ms=0)) == len(burst)
 
 
 async def test_a_skipped_event_is_recorded_once_and_never_pending(engine: AsyncEngine) -> None:
