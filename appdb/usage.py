@@ -26,6 +26,11 @@ class Spent:
     tokens_out: int = 0
     model_ms: int = 0
 
+    def __add__(self, other: Spent) -> Spent:
+        """Several model calls for one answer (the parts of a long summary) cost their sum."""
+        tokens_in = self.tokens_in + other.tokens_in
+        return Spent(tokens_in, self.tokens_out + other.tokens_out, self.model_ms + other.model_ms)
+
 
 @dataclass(frozen=True)
 class UsageRow:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bench import bot_bench, chat_bench, latency_bench, portal_bench, usage_bench
+from bench import bot_bench, chat_bench, latency_bench, portal_bench, summary_bench, usage_bench
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage"}
+    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary"}
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
@@ -19,6 +19,8 @@ def main(argv: list[str]) -> int:
         print(latency_bench.run())
     if "usage" in wanted:
         print(usage_bench.run())
+    if "summary" in wanted:
+        print(summary_bench.run())
     return 0
 
 

@@ -27,10 +27,13 @@ from bot.fair_queue import FairQueue
 from bot.intake import Intake
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
+from bot.model_writer import ModelWriter
 from bot.ollama_chat import Assistant, ModelCatalogue, Timeouts
 from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
 from bot.runner import BotRunner
+from bot.summarizing import NameBook, Summarizer, SummarySettings
+from bot.summary_source import SUMMARY_MAX_PAGES, RoomHistory
 from bot.sync_position import SyncPosition
 from bot.undecryptable import UndecryptableTracker
 from bot.values import BotIdentity
@@ -71,6 +74,9 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     gate = AssistantGate(policy, UsageStore(engine), matrix)
     models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model, allow_list=policy)
     commands = CommandRunner(catalogue, conversations, models, identity.localpart, gate)
+    writer = ModelWriter(
+        assistant, matrix, servers, FairQueue(servers, settings.ollama_parallel), settings.ollama_model
+    )
     answerer = Answerer(
         AnswerSettings(
             system_prompt=settings.system_prompt,
@@ -80,18 +86,34 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
             max_edits=settings.max_edits_per_answer,
             max_image_bytes=settings.max_image_bytes,
         ),
-        assistant,
         catalogue,
         conversations,
         models,
         matrix,
-        servers,
-        FairQueue(servers, settings.ollama_parallel),
+        writer,
         gate,
+    )
+    summarizer = Summarizer(
+        SummarySettings(settings.max_context_tokens, settings.edit_interval_s, settings.max_edits_per_answer),
+        RoomHistory(client, settings.summary_max_messages, SUMMARY_MAX_PAGES),
+        NameBook(client),
+        models,
+        matrix,
+        writer,
+        gate,
+        ledger,
+        settings.user_id,
     )
     limiter = UserRateLimiter(settings.user_rate_limit)
     dispatcher = Dispatcher(
-        answerer, commands, matrix, ledger, identity.localpart, limiter.description, settings.catchup_window_s
+        answerer,
+        summarizer,
+        commands,
+        matrix,
+        ledger,
+        identity.localpart,
+        limiter.description,
+        settings.catchup_window_s,
     )
     return BotParts(
         client=client,

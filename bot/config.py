@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appdb.engine import default_database_url
+from bot.summary_request import MAX_MESSAGES
 from common import secrets as app_secrets
 from common.env import ConfigError, get_float, get_int, get_rate, get_str
 from common.shared_settings import SharedSettings, checked_database_url
@@ -43,6 +44,7 @@ class BotSettings:
     platform_rooms: tuple[str, ...]  # aliases the bot joins at start (`#public:server`)
     allowed_servers: frozenset[str]  # whose people may invite and ask the bot
     max_image_bytes: int
+    summary_max_messages: int  # the most messages one catch-up summary reads
     policy_cache_s: float  # how long the admins' assistant settings are kept before reading again
 
     @property
@@ -89,6 +91,9 @@ class BotSettings:
             allowed_servers=frozenset(s.strip() for s in servers.split(",") if s.strip()),
             max_image_bytes=get_int(env, "MAX_IMAGE_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
             policy_cache_s=get_float(env, "POLICY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
+            summary_max_messages=get_int(
+                env, "SUMMARY_MAX_MESSAGES", MAX_MESSAGES, minimum=10, maximum=MAX_MESSAGES
+            ),
         )
 
 

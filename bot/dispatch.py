@@ -22,6 +22,7 @@ from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.ollama_chat import ModelUnavailable
 from bot.routing import Action
+from bot.summarizing import Summarizer
 from bot.values import MediaRef, txn_id
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Dispatcher:
     def __init__(
         self,
         answerer: Answerer,
+        summarizer: Summarizer,
         commands: CommandRunner,
         matrix: MatrixIO,
         ledger: EventLedger,
@@ -42,6 +44,7 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._answerer = answerer
+        self._summarizer = summarizer
         self._commands = commands
         self._matrix = matrix
         self._ledger = ledger
@@ -84,6 +87,8 @@ class Dispatcher:
         if job.action is Action.ANSWER:
             image = job.media or await self._replied_image(job)
             await self._answerer.answer(job.target, job.question, image, resumed=resumed)
+        elif job.action is Action.SUMMARIZE:
+            await self._summarizer.summarize(job.target, job.question, job.received_ms, resumed=resumed)
         elif job.action is Action.COMMAND and job.command is not None:
             text = await self._commands.run(job.command, job.target.asker, job.target.room_id)
             await self._notice(job, text, "command")

@@ -111,7 +111,7 @@ class EventsIn:
         job = self._p.intake.job_for(room, getattr(event, "source", None))
         if job is None:
             return None
-        if job.action in (Action.ANSWER, Action.COMMAND):
+        if job.action in (Action.ANSWER, Action.COMMAND, Action.SUMMARIZE):
             verdict = self._p.limiter.check(job.target.asker)
             if verdict is Verdict.REFUSE_QUIETLY:
                 return None

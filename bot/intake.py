@@ -91,4 +91,5 @@ def _routing_input(message: Message, room: RoomFacts) -> IncomingMessage:
         msgtype=message.msgtype,
         mentioned_user_ids=message.mentioned_user_ids,
         is_direct=room.is_direct,
+        timestamp_ms=message.timestamp_ms,
     )

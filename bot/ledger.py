@@ -55,6 +55,13 @@ class EventLedger:
                 taken.update(str(event_id) for event_id in added.scalars())
         return [job for event_id, job in fresh.items() if event_id in taken]
 
+    async def complete_with(self, event_id: str, also: InTransaction) -> None:
+        """Mark the event done and run `also` in the same transaction (what it cost is
+        counted exactly when it is done)."""
+        async with self._sessions.begin() as session:
+            await EventLedger.completion(event_id)(session)
+            await also(session)
+
     async def skip(self, event_id: str, room_id: str, sender: str, received_ms: int) -> None:
         """Record an event the bot cannot act on (malformed, say), so it is never tried again."""
         async with self._sessions.begin() as session:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bot.commands import Command, parse_command
+from bot.summary_request import SummaryRequestError, is_catch_up_phrase, parse_summary_request
 from bot.values import BotIdentity
 
 
@@ -22,6 +23,7 @@ class IncomingMessage:
     msgtype: str = "m.text"
     mentioned_user_ids: tuple[str, ...] = ()
     is_direct: bool = False
+    timestamp_ms: int = 0
 
 
 class Action(Enum):
@@ -29,6 +31,7 @@ class Action(Enum):
     ANSWER = "answer"
     COMMAND = "command"
     PROMPT_FOR_QUESTION = "prompt_for_question"
+    SUMMARIZE = "summarize"  # a catch-up summary; the question is the request's wording
     # Not a routing outcome: the rate limiter turns an answer or command into this.
     RATE_LIMITED = "rate_limited"
 
@@ -81,13 +84,46 @@ def route(message: IncomingMessage, bot: BotIdentity) -> Decision:
         return Decision(Action.IGNORE, reason="image outside a direct chat")
     if message.msgtype != "m.text":
         return Decision(Action.IGNORE, reason=f"msgtype {message.msgtype}")
+    summary = summary_command(message.body)
+    if summary is not None:  # `!summary` works in any room, addressed or not
+        return Decision(Action.SUMMARIZE, question=summary, reason="summary command")
     question = _question(message, bot)
     if question is None:
         return Decision(Action.IGNORE, reason="not addressed to the bot")
     if not question:
         return Decision(Action.PROMPT_FOR_QUESTION, reason="address without a question")
+    summary = summary_command(question)
+    if summary is None:
+        summary = summary_wording(question, message.timestamp_ms)
+    if summary is not None:
+        return Decision(Action.SUMMARIZE, question=summary, reason="summary asked")
     command = parse_command(question)
     if command is not None:
         return Decision(Action.COMMAND, question=question, reason="command", command=command)
     where = "direct chat" if message.is_direct else "addressed to the bot"
     return Decision(Action.ANSWER, question=question, reason=where)
+
+
+_SUMMARY_COMMAND = re.compile(r"^\s*!summar(?:y|ize|ise)(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
+_SUMMARY_WORDS = re.compile(r"^(?:summar(?:y|ize|ise))\b[:,]?(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def summary_command(text: str) -> str | None:
+    """`!summary <span>` (or `!summarize`): the span's wording, else None."""
+    match = _SUMMARY_COMMAND.match(text)
+    return (match.group("rest") or "").strip() if match else None
+
+
+def summary_wording(question: str, timestamp_ms: int) -> str | None:
+    """What an addressed question asks when it is a summary: "what did I miss", or
+    "summarize" followed by nothing or a span the summary understands ("summarize 2h").
+    "Summarize the plot of Hamlet" stays a question for the model."""
+    if is_catch_up_phrase(question):
+        return question.strip()
+    match = _SUMMARY_WORDS.match(question.strip())
+    if match is None:
+        return None
+    rest = match.group("rest").strip()
+    if rest and isinstance(parse_summary_request(rest, timestamp_ms), SummaryRequestError):
+        return None
+    return rest

@@ -53,9 +53,16 @@ COMMANDS_HELP = (
     "- `!help`: this list\n"
     "- `!models`: the models you can choose, and your current one\n"
     "- `!model <name>`: use another model\n"
-    "- `!reset`: forget our conversation in this room\n\n"
+    "- `!reset`: forget our conversation in this room\n"
+    "- `!summary`: catch up on a room (`!summary 200`, `!summary 2h`, `!summary since monday`; "
+    "in a thread, the thread), or `@{bot} what did I miss`\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
+SUMMARY_HEADING = "**Summary: {span}** ({count})"
+SUMMARY_CAPPED = "\nThat span is longer than I read at once, so this covers its newest messages."
+SUMMARY_UNREADABLE = "\n{count} could not be read: they are encrypted and I have no key for them."
+SUMMARY_NOTHING = "Nothing to summarize ({span}): there are no messages there that you can read."
+SUMMARY_PROGRESS = "Reading {count} messages… {percent}%"
 QUOTA_LEFT = "\n\nYour assistant quota: {left}."
 ACCESS_REFUSED = (
     "Sorry, the assistant on this server is only for some people, and you are not one of them yet. "

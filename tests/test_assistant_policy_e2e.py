@@ -127,3 +127,24 @@ async def test_the_allow_list_limits_the_models_everywhere(
     assert [r["model"] for r in ollama.chat_requests()[before:]] == ["llava:latest"]  # not the default
     page = await (await admin.get("/models")).text()
     assert 'value="llava:latest"' in page and 'value="llama3:latest"' not in page
+
+
+async def test_a_summary_counts_against_the_quota_like_an_answer(
+    synapse: SynapseServer, bot: BotProcess, admin: Browser, make_user: UserFactory
+) -> None:
+    ann, bob = await make_user("quota"), await make_user("bob")
+    bot_id = synapse.provisioned.bot_user_id
+    created = await ann.client.room_create(invite=[bot_id, bob.user_id], preset=RoomPreset.private_chat)
+    assert isinstance(created, RoomCreateResponse)
+    room = created.room_id
+    await wait_until_member(ann, room, bot_id)
+    await bob.join(room)
+    await bob.send(room, "the shop opens at nine")
+    assert (await _save(admin, {**EVERYONE, "answers": "1"})).status == 303
+
+    first = await ann.send(room, "!summary")
+    summary = await wait_for_answer(ann, room, first, bot_id, lambda v: "You said" in v.body, 30)
+    assert summary.body.startswith("**Summary: the last 100 messages** (1 message)")
+    second = await ann.send(room, "!summary")
+    refused = await wait_for_answer(ann, room, second, bot_id, timeout=30)
+    assert refused.body == strings.QUOTA_REACHED.format(limit="1 answer a day")

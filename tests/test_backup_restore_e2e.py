@@ -21,7 +21,7 @@ from tests.conftest import bot_env
 from tests.matrix_user import MatrixUser, wait_for_answer
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer, start_synapse
-from tests.test_encryption_e2e import _encrypted_dm
+from tests.test_encryption_e2e import encrypted_dm
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +52,7 @@ async def test_a_backup_taken_while_running_restores_into_a_new_data_dir(
     (tmp_path / "alice-keys").mkdir()
     alice = await MatrixUser.register(first, "keeper", store_path=str(tmp_path / "alice-keys"))
     try:
-        room_id = await _encrypted_dm(alice, bot_id)
+        room_id = await encrypted_dm(alice, bot_id)
         said = await alice.send(room_id, "my name is Zed")
         await wait_for_answer(alice, room_id, said, bot_id, "You said: my name is Zed")
 

@@ -81,6 +81,7 @@ def _job(action: Action) -> Job:
 async def _dispatch(ledger: EventLedger, homeserver: FlakyHomeserver, job: Job) -> None:
     dispatcher = Dispatcher(
         EchoAnswerer(homeserver),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # no summary jobs here
         None,  # type: ignore[arg-type]  # no command jobs here
         homeserver,  # type: ignore[arg-type]
         ledger,

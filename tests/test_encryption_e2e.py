@@ -22,7 +22,7 @@ from tests.synapse_server import SynapseServer
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
 
-async def _encrypted_dm(user: MatrixUser, bot_id: str) -> str:
+async def encrypted_dm(user: MatrixUser, bot_id: str) -> str:
     """An encrypted direct chat with the bot, as Element makes one; waits for the greeting."""
     await keys_housekeeping(user.client)
     created = await user.client.room_create(
@@ -43,7 +43,7 @@ async def test_encrypted_direct_chat_is_answered_encrypted(
 ) -> None:
     bot_id = synapse.provisioned.bot_user_id
     alice = await make_user("alice", store_path=str(tmp_path))
-    room_id = await _encrypted_dm(alice, bot_id)
+    room_id = await encrypted_dm(alice, bot_id)
     assert alice.client.rooms[room_id].encrypted
 
     question = await alice.send(room_id, "a secret question")
@@ -70,7 +70,7 @@ async def test_encrypted_direct_chat_is_answered_encrypted(
     await wait_for_answer(alice, room_id, again, bot_id, "You said: after the restart")
 
 
-async def _send_undecryptable(user: MatrixUser, synapse: SynapseServer, room_id: str) -> None:
+async def send_undecryptable(user: MatrixUser, synapse: SynapseServer, room_id: str) -> None:
     content: dict[str, Any] = {
         "algorithm": "m.megolm.v1.aes-sha2",
         "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
@@ -90,10 +90,10 @@ async def test_undecryptable_messages_get_one_notice_per_room(
 ) -> None:
     bot_id = synapse.provisioned.bot_user_id
     alice = await make_user("alice", store_path=str(tmp_path))
-    room_id = await _encrypted_dm(alice, bot_id)
+    room_id = await encrypted_dm(alice, bot_id)
 
     for _ in range(3):
-        await _send_undecryptable(alice, synapse, room_id)
+        await send_undecryptable(alice, synapse, room_id)
     notices = []
     deadline = time.monotonic() + 30
     while not notices:
@@ -104,7 +104,7 @@ async def test_undecryptable_messages_get_one_notice_per_room(
 
     # More undecryptable messages later: still no second notice, and real questions still work.
     for _ in range(2):
-        await _send_undecryptable(alice, synapse, room_id)
+        await send_undecryptable(alice, synapse, room_id)
     question = await alice.send(room_id, "can you read this one?")
     await wait_for_answer(alice, room_id, question, bot_id, "You said: can you read this one?")
     observe_until = time.monotonic() + 4  # twice the bot's grace period in tests

@@ -20,6 +20,7 @@ from portal.chat.events import describe
 from portal.chat.rooms import RoomList
 from portal.chat.views import directory_entry
 from portal.gallery.items import gallery_item
+from tests.json_strategies import json_like
 
 BOT = BotIdentity("@bot:localhost", "bot")
 KEYS = [
@@ -34,22 +35,7 @@ STRINGS = [
     "@alice:localhost", "$event:localhost", "$ev", "!room:localhost", "mxc://localhost/abc",
     "mxc://../../x", "join", "leave", "org.matrix.custom.html", "<b>x</b>", "!help", "", "x",
 ]  # fmt: skip
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(STRINGS),
-    st.text(max_size=20),
-)
-json_values = st.recursive(
-    scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=6),
-    ),
-    max_leaves=25,
-)
+json_values = json_like(STRINGS, KEYS, max_leaves=25)
 contents = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8)
 EVENT_TYPES = [
     "m.room.message",

@@ -46,6 +46,25 @@ ALICE = "@alice:localhost"
             Action.IGNORE,
             "",
         ),
+        # Catch-up summaries: `!summary` in any room, or asked of the bot in words.
+        (IncomingMessage(ALICE, "!summary"), Action.SUMMARIZE, ""),
+        (IncomingMessage(ALICE, "!Summary 200"), Action.SUMMARIZE, "200"),
+        (IncomingMessage(ALICE, "!summarize since monday"), Action.SUMMARIZE, "since monday"),
+        (IncomingMessage(ALICE, "@bot !summary 2h"), Action.SUMMARIZE, "2h"),
+        (IncomingMessage(ALICE, "@bot summarize"), Action.SUMMARIZE, ""),
+        (IncomingMessage(ALICE, "@bot summarise the last 2h"), Action.ANSWER, "summarise the last 2h"),
+        (IncomingMessage(ALICE, "@bot summarize 2h"), Action.SUMMARIZE, "2h"),
+        (IncomingMessage(ALICE, "@bot what did I miss?"), Action.SUMMARIZE, "what did I miss?"),
+        (IncomingMessage(ALICE, "what did I miss", is_direct=True), Action.SUMMARIZE, "what did I miss"),
+        (IncomingMessage(ALICE, "what did I miss"), Action.IGNORE, ""),  # not asked of the bot
+        (
+            IncomingMessage(ALICE, "@bot summarize the plot of Hamlet"),
+            Action.ANSWER,
+            "summarize the plot of Hamlet",
+        ),
+        (IncomingMessage(ALICE, "!summary please", msgtype="m.notice"), Action.IGNORE, ""),
+        (IncomingMessage("@bot:localhost", "!summary"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "!summaryx"), Action.IGNORE, ""),
     ],
 )
 def test_route(message: IncomingMessage, action: Action, question: str) -> None:
