@@ -38,6 +38,7 @@ def write_section(name: str, body: str) -> None:
     PERFORMANCE_MD.parent.mkdir(exist_ok=True)
     text = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else HEADER
     block = f"<!-- bench:{name} -->\n{body.strip()}\n<!-- /bench:{name} -->"
-    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.DOTALL)
+    marker = re.escape(name)
+    pattern = re.compile(rf"<!-- bench:{marker} -->.*?<!-- /bench:{marker} -->", re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
     PERFORMANCE_MD.write_text(text)

@@ -114,6 +114,8 @@ def run() -> str:
     verdict = "met" if usage.median_ms < TARGET_MS else "**missed**"
     body = "\n".join(
         [
+            "## Usage page (issue 15)",
+            "",
             f"Machine: {machine()}. `python -m bench usage`: {PEOPLE} people, {ANSWERS:,} answers in "
             f"{len(MODELS)} models, {ROOMS} rooms and {DAYS} days, written as the "
             f"daily rollup rows `UsageStore.count` keeps ({figures['fill_s']:.1f} s); the app database on SQLite, "
@@ -133,5 +135,5 @@ def run() -> str:
             "here, and the page took 680 ms (74× the audit page) in the same benchmark.",
         ]
     )
-    write_section("Usage page (issue 15)", body)
+    write_section("usage", body)
     return body
