@@ -43,6 +43,11 @@ class Span:
     capped: bool = False  # the message limit cut the span short
 
 
+@dataclass
+class _Reading:
+    cut_short: bool = False  # the page limit ended the reading before the room's beginning
+
+
 @dataclass(frozen=True)
 class Where:
     room_id: str
@@ -64,7 +69,8 @@ class RoomHistory:
         walk = ReadableWalk(where.asker, visibility, membership)
         span = Span()
         edits: dict[tuple[str, str], str] = {}  # (original id, editor) → newest text, met first
-        async for event in self._events(where):
+        reading = _Reading()
+        async for event in self._events(where, reading):
             item = walk.step(event)
             if item is None or item.event_id == where.question_id:
                 continue
@@ -79,6 +85,8 @@ class RoomHistory:
                 break
             if where.thread_root is not None and item.event_id == where.thread_root:
                 break  # the thread's first message
+        else:
+            span.capped = reading.cut_short  # the page limit came before the span's start
         span.messages.reverse()
         return span
 
@@ -97,8 +105,9 @@ class RoomHistory:
             return None
         raise HistoryUnavailable(f"state {kind} of {room_id}: {getattr(response, 'message', response)}")
 
-    async def _events(self, where: Where) -> AsyncIterator[HistoryEvent]:
-        """The room's events before the question, newest first, parsed; at most max_pages pages."""
+    async def _events(self, where: Where, reading: _Reading) -> AsyncIterator[HistoryEvent]:
+        """The room's events before the question, newest first, parsed; at most max_pages
+        pages (`reading.cut_short` says when there was more)."""
         context = await self._client.room_context(where.room_id, where.question_id, limit=0)
         # From just after the question, back (Synapse's `start` for limit=0 is no use here).
         if not isinstance(context, RoomContextResponse) or not context.end:
@@ -123,6 +132,7 @@ class RoomHistory:
             if not page.chunk or not page.end or page.end == token:
                 return
             token = page.end
+        reading.cut_short = True
 
 
 def _belongs(item: Said | Unreadable, where: Where) -> bool:

@@ -284,3 +284,26 @@ async def test_a_long_span_is_read_in_parts_with_its_progress_shown_then_combine
     shown = [answer.reply["content"]["body"]] + [e["content"]["m.new_content"]["body"] for e in answer.edits]
     assert any(body.startswith("Reading 120 messages…") for body in shown), shown
     assert "note 119" in answer.body
+
+
+async def test_a_model_that_fails_while_reading_parts_gets_a_plain_notice_and_the_next_try_works(
+    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+) -> None:
+    alice, bob = await make_user("alice"), await make_user("bob")
+    bot_id = synapse.provisioned.bot_user_id
+    room_id = await _room_with_bot(alice, bot_id, bob)
+    filler = "the roses, the fence and the rain, " * 12  # about 100 tokens a message
+    for i in range(40):
+        await bob.send(room_id, f"part note {i}: {filler}")
+    ollama.error_status = 500
+    failed = await alice.send(room_id, "!summary 40")
+    notice = await wait_for_answer(alice, room_id, failed, bot_id, lambda v: "AI service" in v.body, 60)
+    assert notice.content["msgtype"] == "m.notice"
+    assert "Summary:" not in notice.body
+
+    ollama.error_status = None
+    ollama.reply = summary_model
+    again = await alice.send(room_id, "!summary 40")
+    answer = await wait_for_answer(alice, room_id, again, bot_id, lambda v: "part note 39" in v.body, 60)
+    assert answer.body.startswith("**Summary: the last 40 messages** (40 messages)")
+    assert len([r for r in summary_requests(ollama) if "part only" in r["messages"][-1]["content"]]) >= 2
