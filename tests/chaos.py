@@ -1,8 +1,9 @@
 """Crash recovery under fire: people ask questions in their direct chats and in #public
-while the bot is killed with SIGKILL at random moments (before a question is recorded,
-mid-stream, between the last edit and the memory write), and now and then the whole
-stack (Synapse and the bot) too. Afterwards every question has exactly one answer, its
-final text complete, and the bot's memory holds each turn exactly once.
+(some of them `!summary` of #public) while the bot is killed with SIGKILL at random
+moments (before a question is recorded, mid-stream, between the last edit and the memory
+write), and now and then the whole stack (Synapse and the bot) too. Afterwards every
+question has exactly one answer, its final text complete, the bot's memory holds each
+turn exactly once, and the usage figures count each answer and summary once.
 
 `make chaos` runs the long version (`python -m tests.chaos`); `make test` runs a short
 one (tests/test_crash_recovery_e2e.py). The random schedule comes from a seed, printed,
@@ -29,6 +30,7 @@ from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer, start_synapse
 
 ANSWER_WORDS = 8
+SUMMARY = "!summary 5"
 
 
 def answer_for(request: dict[str, Any]) -> str:
@@ -41,6 +43,7 @@ def answer_for(request: dict[str, Any]) -> str:
 @dataclass
 class Outcome:
     asked: int
+    summaries: int = 0  # of the questions asked, the `!summary` ones
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
@@ -55,7 +58,8 @@ class Outcome:
 
     def summary(self) -> str:
         return (
-            f"{self.asked} questions, {self.bot_kills} bot SIGKILLs, {self.stack_kills} whole-stack SIGKILLs "
+            f"{self.asked} questions ({self.summaries} summaries), {self.bot_kills} bot SIGKILLs, "
+            f"{self.stack_kills} whole-stack SIGKILLs "
             f"in {self.seconds:.0f} s: {len(self.lost)} lost, {len(self.duplicated)} duplicated, "
             f"{len(self.incomplete)} incomplete, {len(self.memory_problems)} memory problems"
         )
@@ -67,6 +71,7 @@ class Question:
     room_id: str
     asker: MatrixUser
     text: str  # what the model received (without the address)
+    summary: bool = False  # a `!summary` of the room, not a question to remember
 
 
 class Chaos:
@@ -140,17 +145,19 @@ class Chaos:
         direct, public = self.rooms[person.user_id]
         text = f"question {number} from {person.user_id[1:8]}"
         in_public = self.random.random() < 0.4
+        summary = in_public and self.random.random() < 0.3  # a catch-up summary of #public
         for attempt in range(60):  # the homeserver may be down for a moment: ask again
             try:
-                body = f"@bot {text}" if in_public else text
+                body = SUMMARY if summary else f"@bot {text}" if in_public else text
                 event_id = await person.send(public if in_public else direct, body)
                 break
             except Exception:
                 if attempt == 59:
                     raise
                 await asyncio.sleep(0.5)
-        self.questions.append(Question(event_id, public if in_public else direct, person, text))
+        self.questions.append(Question(event_id, public if in_public else direct, person, text, summary))
         self.outcome.asked += 1
+        self.outcome.summaries += summary
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -206,6 +213,9 @@ class Chaos:
 
     def _complete(self, question: Question, views: dict[str, list[dict[str, Any]]]) -> bool:
         replies = views.get(question.event_id, [])
+        if question.summary:  # the heading, then the model's whole text (its last word)
+            shown = str(replies[0]["shown"]) if len(replies) == 1 else ""
+            return shown.startswith("**Summary:") and shown.rstrip().endswith(f"w{ANSWER_WORDS - 1}")
         return len(replies) == 1 and replies[0]["shown"] == answer_for(
             {"messages": [{"role": "user", "content": question.text}]}
         )
@@ -267,14 +277,19 @@ class Chaos:
                 "SELECT COALESCE(SUM(questions), 0) FROM usage_rollup WHERE dimension = 'person'"
             ).fetchone()[0]
         remembered = Counter(content for _, _, role, content in rows if role == "human")
+        summaries = sum(question.summary for question in self.questions)
         for question in self.questions:
+            if question.summary:
+                continue  # a summary is counted, never remembered
             if remembered[question.text] != 1:
                 self.outcome.memory_problems.append(
                     f"{question.text!r} remembered {remembered[question.text]}×"
                 )
         turns = sum(remembered.values())  # the questions, and the check's markers
-        if counted != turns:  # usage is counted with the turn: once each
-            self.outcome.memory_problems.append(f"{counted} answers counted for {turns} remembered turns")
+        if counted != turns + summaries:  # usage is counted with the turn (or the summary): once each
+            self.outcome.memory_problems.append(
+                f"{counted} answers counted for {turns} remembered turns and {summaries} summaries"
+            )
 
 
 async def run_chaos(
