@@ -6,6 +6,7 @@ read in parts with its progress shown."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,6 +58,24 @@ async def _named(make_user: UserFactory, localpart: str) -> MatrixUser:
     return user
 
 
+@dataclass(frozen=True)
+class Club:
+    alice: MatrixUser
+    bob: MatrixUser
+    room_id: str
+    bot_id: str
+
+
+@pytest.fixture
+async def club(synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory) -> Club:
+    """Alice and Bob (by those display names) with the bot in a new group room, and a
+    model that summarizes one point per message."""
+    alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
+    bot_id = synapse.provisioned.bot_user_id
+    ollama.reply = summary_model
+    return Club(alice, bob, await _room_with_bot(alice, bot_id, bob), bot_id)
+
+
 async def _room_with_bot(
     alice: MatrixUser, bot_id: str, *others: MatrixUser, visibility: str = "shared"
 ) -> str:
@@ -86,12 +105,9 @@ async def _room_with_bot(
 
 
 async def test_a_summary_links_each_point_to_its_message_and_names_who_said_it(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+    club: Club, ollama: OllamaDouble
 ) -> None:
-    alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
-    ollama.reply = summary_model
+    alice, bob, room_id, bot_id = club.alice, club.bob, club.room_id, club.bot_id
     said = {
         await alice.send(room_id, "Shall we meet on Friday at six?"): "Alice",
         await bob.send(room_id, "Friday works, I will bring the cake"): "Bob",
@@ -118,11 +134,9 @@ async def test_a_summary_links_each_point_to_its_message_and_names_who_said_it(
 
 
 async def test_nobody_is_notified_by_a_summary_even_when_the_model_mentions_them(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+    synapse: SynapseServer, club: Club, ollama: OllamaDouble
 ) -> None:
-    alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
+    alice, bob, room_id, bot_id = club.alice, club.bob, club.room_id, club.bot_id
     # The control: an ordinary message naming Bob pings him, so the check below can fail.
     control = await alice.send(room_id, "Bob, can you hear me?")
     ollama.scripted.append(f"- @room: {bob.user_id} and Bob said hello [1]")
@@ -135,12 +149,9 @@ async def test_nobody_is_notified_by_a_summary_even_when_the_model_mentions_them
 
 
 async def test_what_did_i_miss_covers_what_came_after_the_askers_last_message(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+    club: Club, ollama: OllamaDouble
 ) -> None:
-    alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
-    ollama.reply = summary_model
+    alice, bob, room_id, bot_id = club.alice, club.bob, club.room_id, club.bot_id
     await bob.send(room_id, "the meeting moved to Thursday")
     await alice.send(room_id, "brb, dinner")
     await bob.send(room_id, "also, bring the slides")
@@ -202,13 +213,8 @@ async def test_a_summary_holds_only_what_the_asker_could_read(
     assert ("the surprise party is for carol, keep it quiet" in quoted) is sees_earlier
 
 
-async def test_asked_in_a_thread_the_summary_is_of_that_thread(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
-) -> None:
-    alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
-    ollama.reply = summary_model
+async def test_asked_in_a_thread_the_summary_is_of_that_thread(club: Club, ollama: OllamaDouble) -> None:
+    alice, bob, room_id, bot_id = club.alice, club.bob, club.room_id, club.bot_id
     root = await alice.send(room_id, "Thread: the picnic menu")
 
     def in_thread(body: str) -> dict[str, Any]:
@@ -257,12 +263,9 @@ async def test_in_an_encrypted_room_it_reads_what_it_can_decrypt_and_says_what_i
 
 
 async def test_a_long_span_is_read_in_parts_with_its_progress_shown_then_combined(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+    club: Club, ollama: OllamaDouble
 ) -> None:
-    alice, bob = await make_user("alice"), await make_user("bob")  # a group room: notes are not questions
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
-    ollama.reply = summary_model
+    alice, room_id, bot_id = club.alice, club.room_id, club.bot_id  # a group room: notes are not questions
     filler = "we talked about the garden, the fence, the roses and the rain " * 2
     for i in range(120):
         await alice.send(room_id, f"note {i}: {filler}")
@@ -287,11 +290,9 @@ async def test_a_long_span_is_read_in_parts_with_its_progress_shown_then_combine
 
 
 async def test_a_model_that_fails_while_reading_parts_gets_a_plain_notice_and_the_next_try_works(
-    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+    club: Club, ollama: OllamaDouble
 ) -> None:
-    alice, bob = await make_user("alice"), await make_user("bob")
-    bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob)
+    alice, bob, room_id, bot_id = club.alice, club.bob, club.room_id, club.bot_id
     filler = "the roses, the fence and the rain, " * 12  # about 100 tokens a message
     for i in range(40):
         await bob.send(room_id, f"part note {i}: {filler}")
@@ -302,7 +303,6 @@ async def test_a_model_that_fails_while_reading_parts_gets_a_plain_notice_and_th
     assert "Summary:" not in notice.body
 
     ollama.error_status = None
-    ollama.reply = summary_model
     again = await alice.send(room_id, "!summary 40")
     answer = await wait_for_answer(alice, room_id, again, bot_id, lambda v: "part note 39" in v.body, 60)
     assert answer.body.startswith("**Summary: the last 40 messages** (40 messages)")
