@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 EVENT_PENDING = "pending"
@@ -171,3 +183,49 @@ class UsageRollup(Base):
     model_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_usage_rollup_dimension_day", "dimension", "day"),)
+
+
+KNOWLEDGE_QUEUED = "queued"
+KNOWLEDGE_INDEXING = "indexing"
+KNOWLEDGE_READY = "ready"
+KNOWLEDGE_FAILED = "failed"
+
+
+class KnowledgeFile(Base):
+    """A file posted in a room, as the room's knowledge: its message (`event_id`), who
+    posted it, and how far indexing got (queued, indexing, ready or failed, with the
+    reason in plain words)."""
+
+    __tablename__ = "knowledge_files"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    uploader: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(127))
+    state: Mapped[str] = mapped_column(String(16), default=KNOWLEDGE_QUEUED)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    posted_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class KnowledgeChunk(Base):
+    """One piece of a file's text and its embedding (float32, little-endian, normalised).
+    `room_id` is the file's, kept here so a search reads one room's chunks only."""
+
+    __tablename__ = "knowledge_chunks"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    file_event_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("knowledge_files.event_id", ondelete="CASCADE"), index=True
+    )
+    room_id: Mapped[str] = mapped_column(String(255))
+    seq: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(String(255))  # "page 3", "section Setup"
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_knowledge_chunks_room_id", "room_id", "id"),)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from bench import bot_bench, chat_bench, latency_bench, portal_bench, summary_bench, usage_bench
+from bench import (
+    bot_bench,
+    chat_bench,
+    knowledge_bench,
+    latency_bench,
+    portal_bench,
+    summary_bench,
+    usage_bench,
+)
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary"}
+    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary", "knowledge"}
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
@@ -21,6 +29,8 @@ def main(argv: list[str]) -> int:
         print(usage_bench.run())
     if "summary" in wanted:
         print(summary_bench.run())
+    if "knowledge" in wanted:
+        print(knowledge_bench.run())
     return 0
 
 
