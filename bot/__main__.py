@@ -32,8 +32,8 @@ from bot.ollama_chat import Assistant, ModelCatalogue, Timeouts
 from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
 from bot.runner import BotRunner
-from bot.summarizing import NameBook, Summarizer, SummarySettings
-from bot.summary_source import SUMMARY_MAX_PAGES, RoomHistory
+from bot.summary.source import SUMMARY_MAX_PAGES, RoomHistory
+from bot.summary.summarizer import NameBook, Summarizer, SummarySettings
 from bot.sync_position import SyncPosition
 from bot.undecryptable import UndecryptableTracker
 from bot.values import BotIdentity

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appdb.engine import default_database_url
-from bot.summary_request import MAX_MESSAGES
+from bot.summary.request import MAX_MESSAGES
 from common import secrets as app_secrets
 from common.env import ConfigError, get_float, get_int, get_rate, get_str
 from common.shared_settings import SharedSettings, checked_database_url

@@ -22,7 +22,7 @@ from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.ollama_chat import ModelUnavailable
 from bot.routing import Action
-from bot.summarizing import Summarizer
+from bot.summary.summarizer import Summarizer
 from bot.values import MediaRef, txn_id
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 when a server fails, leave it out and write the answer again on another that has the
 model. Failures of the model tier become one plain notice in the same message.
 
-Used by ordinary answers (`bot.answering`) and catch-up summaries (`bot.summarizing`)."""
+Used by ordinary answers (`bot.answering`) and catch-up summaries (`bot.summary.summarizer`)."""
 
 from __future__ import annotations
 

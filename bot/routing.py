@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from bot.commands import Command, parse_command
-from bot.summary_request import SummaryRequestError, is_catch_up_phrase, parse_summary_request
+from bot.summary.request import SummaryRequestError, is_catch_up_phrase, parse_summary_request
 from bot.values import BotIdentity
 
 

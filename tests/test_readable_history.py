@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.history_events import MAX_TEXT, UNKNOWN
-from bot.readable_history import (
+from bot.summary.history_events import MAX_TEXT, UNKNOWN
+from bot.summary.readable_history import (
     HistoryEvent,
     MembershipChange,
     Said,

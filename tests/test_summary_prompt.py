@@ -9,7 +9,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary_prompt import (
+from bot.summary.prompt import (
     CLOSE,
     OPEN,
     Quoted,

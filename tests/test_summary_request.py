@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary_request import (
+from bot.summary.request import (
     DEFAULT_MESSAGES,
     MAX_MESSAGES,
     MAX_SPAN_DAYS,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from nio import RoomCreateResponse, RoomPreset
 
-from bot.summary_request import SummaryRequest
-from bot.summary_source import RoomHistory, Where
+from bot.summary.request import SummaryRequest
+from bot.summary.source import RoomHistory, Where
 from tests.conftest import UserFactory
 from tests.matrix_user import MatrixUser
 

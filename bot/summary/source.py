@@ -1,6 +1,6 @@
 """The messages a catch-up summary may use: read from the homeserver backwards from the
 question with `/messages`, parsed at the edge, filtered to what the asker could read
-themselves (`bot.readable_history`), and bounded in pages and messages.
+themselves (`bot.summary.readable_history`), and bounded in pages and messages.
 
 What the homeserver shows the bot is already limited to what the bot may see; the
 asker's own view is then applied on top, so a summary never tells someone what was
@@ -20,8 +20,8 @@ from nio import (
     RoomMessagesResponse,
 )
 
-from bot.readable_history import HistoryEvent, ReadableWalk, Said, Unreadable, parse_history_event
-from bot.summary_request import SummaryRequest
+from bot.summary.readable_history import HistoryEvent, ReadableWalk, Said, Unreadable, parse_history_event
+from bot.summary.request import SummaryRequest
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A room's history as other people wrote it, parsed once into typed values: what was said,
 what could not be decrypted, and the membership and history-visibility changes that decide
-who may read it (`bot.readable_history`). Nothing else reads these events' raw JSON. Pure.
+who may read it (`bot.summary.readable_history`). Nothing else reads these events' raw JSON. Pure.
 
 Every value from outside is checked for the shape the Matrix spec gives it (pydantic,
 strict types). A message without that shape is skipped (None): leaving one out of a summary

@@ -20,7 +20,7 @@ from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.model_writer import ModelWriter
 from bot.ollama_chat import ModelUnavailable
 from bot.streaming import EditThrottle, StreamingReply
-from bot.summary_prompt import (
+from bot.summary.prompt import (
     Quoted,
     budget_for_transcript,
     combine_prompt,
@@ -31,14 +31,14 @@ from bot.summary_prompt import (
     summary_prompt,
     transcript_line,
 )
-from bot.summary_request import (
+from bot.summary.request import (
     SummaryRequest,
     SummaryRequestError,
     catch_up_request,
     is_catch_up_phrase,
     parse_summary_request,
 )
-from bot.summary_source import HistoryUnavailable, RoomHistory, Span, Where
+from bot.summary.source import HistoryUnavailable, RoomHistory, Span, Where
 from bot.values import ReplyTarget, txn_id
 from common.matrix_ids import server_of
 from common.model_choice import ModelChoice

@@ -1,13 +1,13 @@
 """Which of a room's messages one person (the asker) could read themselves, under the
 Matrix spec's history visibility rules (client-server API, "History visibility"), so a
 summary made for them holds nothing more. Pure: it walks events already parsed by
-`bot.history_events`, newest first, and yields the readable messages as it goes."""
+`bot.summary.history_events`, newest first, and yields the readable messages as it goes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from bot.history_events import (
+from bot.summary.history_events import (
     HistoryEvent,
     MembershipChange,
     Said,
