@@ -20,7 +20,7 @@ from bot.model_writer import ModelWriter, Written
 from bot.ollama_chat import ModelCatalogue, ModelUnavailable
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
 from bot.streaming import EditThrottle, StreamingReply
-from bot.values import MediaRef, ReplyTarget, txn_id
+from bot.values import MediaRef, ReplyTarget
 from common.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,12 @@ class Answerer:
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
     ) -> None:
         if (refusal := await self._gate.refusal(target.asker)) is not None:
-            await self._notice(target, refusal, "refused")
+            await self._matrix.notice(target, refusal, "refused")
             return
         question, was_cut = cut_input(question, self._settings.max_input_chars)
         if was_cut:
             limit = self._settings.max_input_chars
-            await self._notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
+            await self._matrix.notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
         model, history = await asyncio.gather(
@@ -138,11 +138,6 @@ class Answerer:
             log.warning("%s", error)
             raise _CannotSee(strings.IMAGE_UNREADABLE) from error
         return ImageInput(data, image.mimetype)
-
-    async def _notice(self, target: ReplyTarget, text: str, kind: str) -> None:
-        await self._matrix.send(
-            target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id)
-        )
 
 
 class _CannotSee(Exception):

@@ -23,7 +23,7 @@ from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.ollama_chat import ModelUnavailable
 from bot.routing import Action
 from bot.summary.summarizer import Summarizer
-from bot.values import MediaRef, txn_id
+from bot.values import MediaRef
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ class Dispatcher:
         return parse_media(parent.get("content")) if parent else None
 
     async def _notice(self, job: Job, text: str, kind: str) -> None:
-        await self._matrix.send(
-            job.target.room_id, job.target.reply(text, notice=True), txn_id(kind, job.event_id)
-        )
+        await self._matrix.notice(job.target, text, kind)
 
     async def _notice_quietly(self, job: Job, text: str, kind: str) -> None:
         with contextlib.suppress(MatrixActionFailed):

@@ -14,7 +14,7 @@ from nio import AsyncClient, JoinResponse, RoomGetEventResponse, RoomGetStateEve
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import LocalProtocolError
 
-from bot.values import MediaRef
+from bot.values import MediaRef, ReplyTarget, txn_id
 from common.matrix_ids import parse_mxc, segment
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ def _http_status(response: object) -> int | None:
 class MatrixIO:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    async def notice(self, target: ReplyTarget, text: str, kind: str) -> str:
+        """A notice in reply to `target`'s question; `kind` makes its transaction id, so
+        the same notice for the same question is stored once."""
+        return await self.send(target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id))
 
     async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
         """Send, retrying while the homeserver (or its proxy) is unavailable, always with

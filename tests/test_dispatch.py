@@ -44,6 +44,9 @@ class FlakyHomeserver:
     def clock(self) -> float:
         return self.now
 
+    async def notice(self, target: ReplyTarget, text: str, kind: str) -> str:
+        return await self.send(target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id))
+
     async def send(self, room_id: str, content: dict[str, Any], txn: str | None = None) -> str:
         self.attempts.append(content)
         if len(self.attempts) <= self.failures:

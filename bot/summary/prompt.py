@@ -61,8 +61,7 @@ def speaker_name(display_name: str | None, user_id: str) -> str:
 def transcript_line(message: Quoted) -> str:
     when = datetime.fromtimestamp(message.ts_ms / 1000, UTC).strftime("%a %H:%M")
     text = " ⏎ ".join(line.strip() for line in message.text.splitlines() if line.strip())
-    text = re.sub(r"</?\s*transcript\s*>", "[transcript tag]", text, flags=re.IGNORECASE)
-    return f"[{message.number}] {message.name} ({when}): {text}"
+    return f"[{message.number}] {message.name} ({when}): {defuse_transcript(text)}"
 
 
 def _tokens(text: str) -> int:

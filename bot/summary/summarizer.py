@@ -39,7 +39,7 @@ from bot.summary.request import (
     parse_summary_request,
 )
 from bot.summary.source import HistoryUnavailable, RoomHistory, Span, Where
-from bot.values import ReplyTarget, txn_id
+from bot.values import ReplyTarget
 from common.matrix_ids import server_of
 from common.model_choice import ModelChoice
 
@@ -80,13 +80,13 @@ class Summarizer:
         self, target: ReplyTarget, argument: str, asked_ms: int, *, resumed: bool = False
     ) -> None:
         if (refusal := await self._gate.refusal(target.asker)) is not None:
-            await self._notice(target, refusal, "refused")
+            await self._matrix.notice(target, refusal, "refused")
             return
         request = (
             catch_up_request() if is_catch_up_phrase(argument) else parse_request(argument, asked_ms, target)
         )
         if isinstance(request, SummaryRequestError):
-            await self._notice(target, request.message, "summary-usage")
+            await self._matrix.notice(target, request.message, "summary-usage")
             return
         where = Where(target.room_id, target.event_id, target.asker, self._bot, target.thread_root)
         try:
@@ -94,7 +94,7 @@ class Summarizer:
         except HistoryUnavailable as error:
             raise MatrixActionFailed(str(error), permanent=False) from error
         if not span.messages:
-            await self._notice(target, nothing_text(request, span), "summary-empty")
+            await self._matrix.notice(target, nothing_text(request, span), "summary-empty")
             return
         model = await self._models.current(target.asker)
         throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
@@ -161,11 +161,6 @@ class Summarizer:
             read += len(lines)
         await reply.show_status(strings.SUMMARY_PROGRESS.format(count=f"{total:,}", percent=100))
         return summaries, spent
-
-    async def _notice(self, target: ReplyTarget, text: str, kind: str) -> None:
-        await self._matrix.send(
-            target.room_id, target.reply(text, notice=True), txn_id(kind, target.event_id)
-        )
 
 
 class NameBook:
