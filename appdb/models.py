@@ -208,6 +208,7 @@ class KnowledgeFile(Base):
     pages: Mapped[int] = mapped_column(Integer, default=0)
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     posted_ms: Mapped[int] = mapped_column(BigInteger)
+    progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # percent, while indexing
 
 
 class KnowledgeChunk(Base):
@@ -229,3 +230,15 @@ class KnowledgeChunk(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_knowledge_chunks_room_id", "room_id", "id"),)
+
+
+class KnowledgeSource(Base):
+    """The room whose knowledge a person's direct chat with the bot answers from, chosen
+    with `!use #room` (`room_id` is the direct chat, `source_room_id` the named room)."""
+
+    __tablename__ = "knowledge_sources"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    source_room_id: Mapped[str] = mapped_column(String(255))
+    source_name: Mapped[str] = mapped_column(String(255))

@@ -7,6 +7,7 @@ import sys
 from bench import (
     bot_bench,
     chat_bench,
+    indexing_bench,
     knowledge_bench,
     latency_bench,
     portal_bench,
@@ -16,7 +17,7 @@ from bench import (
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary", "knowledge"}
+    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary", "knowledge", "indexing"}
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
@@ -31,6 +32,8 @@ def main(argv: list[str]) -> int:
         print(summary_bench.run())
     if "knowledge" in wanted:
         print(knowledge_bench.run())
+    if "indexing" in wanted:
+        print(indexing_bench.run())
     return 0
 
 

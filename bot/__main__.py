@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.heartbeats import HeartbeatStore
+from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
 from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
@@ -25,6 +26,12 @@ from bot.crypto import store_key
 from bot.dispatch import Dispatcher
 from bot.fair_queue import FairQueue
 from bot.intake import Intake
+from bot.knowledge.commands import KnowledgeCommands
+from bot.knowledge.embedder import Embedder
+from bot.knowledge.extract import ExtractLimits
+from bot.knowledge.extract_worker import Extractor
+from bot.knowledge.indexer import Indexer, IndexSettings
+from bot.knowledge.lookup import KnowledgeLookup
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
 from bot.model_writer import ModelWriter
@@ -73,10 +80,18 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     policy = PolicyStore(engine, settings.policy_cache_s)
     gate = AssistantGate(policy, UsageStore(engine), matrix)
     models = ModelChoice(UserSettingsStore(engine), catalogue, settings.ollama_model, allow_list=policy)
-    commands = CommandRunner(catalogue, conversations, models, identity.localpart, gate)
-    writer = ModelWriter(
-        assistant, matrix, servers, FairQueue(servers, settings.ollama_parallel), settings.ollama_model
+    queue = FairQueue(servers, settings.ollama_parallel)
+    knowledge = KnowledgeStore(engine)
+    embedder = Embedder(queue, servers, settings.embed_model, settings.ollama_timeout)
+    commands = CommandRunner(
+        catalogue,
+        conversations,
+        models,
+        identity.localpart,
+        gate,
+        KnowledgeCommands(knowledge, matrix, settings.server_name),
     )
+    writer = ModelWriter(assistant, matrix, servers, queue, settings.ollama_model)
     answerer = Answerer(
         AnswerSettings(
             system_prompt=settings.system_prompt,
@@ -92,6 +107,18 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         matrix,
         writer,
         gate,
+        KnowledgeLookup(knowledge, embedder, matrix, settings.knowledge_min_score, settings.server_name),
+    )
+    indexer = Indexer(
+        IndexSettings(
+            settings.knowledge_max_bytes,
+            ExtractLimits(settings.knowledge_max_pages, settings.knowledge_max_chars),
+            bot_localpart=identity.localpart,
+        ),
+        knowledge,
+        matrix,
+        Extractor(settings.knowledge_read_timeout_s, settings.knowledge_worker_mb),
+        embedder,
     )
     summarizer = Summarizer(
         SummarySettings(settings.max_context_tokens, settings.edit_interval_s, settings.max_edits_per_answer),
@@ -114,6 +141,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         identity.localpart,
         limiter.description,
         settings.catchup_window_s,
+        indexer,
     )
     return BotParts(
         client=client,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from appdb.conversations import ConversationStore
 from bot import strings
 from bot.assistant_gate import AssistantGate
+from bot.knowledge.lookup import KnowledgeLookup, RoomKnowledge
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
-from bot.model_writer import ModelWriter, Written
+from bot.model_writer import ModelWriter, Written, as_is
 from bot.ollama_chat import ModelCatalogue, ModelUnavailable
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
 from bot.streaming import EditThrottle, StreamingReply
@@ -49,6 +51,7 @@ class Answerer:
         matrix: MatrixIO,
         writer: ModelWriter,
         gate: AssistantGate,
+        knowledge: KnowledgeLookup | None = None,
     ) -> None:
         self._settings = settings
         self._catalogue = catalogue
@@ -57,6 +60,7 @@ class Answerer:
         self._matrix = matrix
         self._writer = writer
         self._gate = gate
+        self._knowledge = knowledge
 
     async def answer(
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
@@ -70,9 +74,14 @@ class Answerer:
             await self._matrix.notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
-        model, history = await asyncio.gather(
-            self._models.current(target.asker), self._memory.recent(target.asker, target.room_id)
+        model, history, knowledge = await asyncio.gather(
+            self._models.current(target.asker),
+            self._memory.recent(target.asker, target.room_id),
+            self._room_knowledge(target, question),
         )
+        if isinstance(knowledge, str):  # a room chosen with `!use` that they left
+            await self._matrix.notice(target, knowledge, "knowledge")
+            knowledge = None
         throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
         reply = StreamingReply(self._matrix, target, throttle, resumed=resumed)
         try:
@@ -83,16 +92,23 @@ class Answerer:
         except ModelUnavailable as failure:
             await reply.finish(self._writer.failure_text(failure), notice=True)
             return
+        system = self._settings.system_prompt
+        if knowledge is not None:
+            system = f"{system}\n\n{knowledge.instructions()}"
         prompt = build_prompt(
-            self._settings.system_prompt,
+            system,
             history_messages(history),
-            question,
+            knowledge.question_for_model(question) if knowledge else question,
             self._settings.max_context_tokens,
             image_input,
         )
-        written = await self._writer.write(target, reply, model, prompt)
+        shape = knowledge.shape if knowledge else as_is
+        written = await self._writer.write(target, reply, model, prompt, shape)
         if written is not None:  # else it ended with a notice; a half turn is not memory
-            await self._remember(target, reply, question, written, image_input is not None, model)
+            await self._remember(target, reply, question, written, image_input is not None, model, shape)
+
+    async def _room_knowledge(self, target: ReplyTarget, question: str) -> RoomKnowledge | str | None:
+        return await self._knowledge.for_question(target, question) if self._knowledge else None
 
     async def _remember(
         self,
@@ -102,9 +118,11 @@ class Answerer:
         stream: Written,
         image: bool,
         model: str,
+        shape: Callable[[str], str] = as_is,
     ) -> None:
         answer = stream.visible
         shown = f"{answer}\n\n{strings.ANSWER_AT_LENGTH_LIMIT}" if stream.stopped_at_length else answer
+        shown = shape(shown)
         await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
         done = EventLedger.completion(target.event_id)

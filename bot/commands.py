@@ -17,6 +17,8 @@ class CommandName(Enum):
     MODELS = "models"
     MODEL = "model"
     RESET = "reset"
+    DOCS = "docs"
+    USE = "use"
     UNKNOWN = "unknown"
 
 
@@ -46,6 +48,11 @@ class Catalogue(Protocol):
     async def supports_vision(self, model: str) -> bool: ...
 
 
+class KnowledgeView(Protocol):
+    async def docs(self, user_id: str, room_id: str) -> str: ...
+    async def use(self, user_id: str, room_id: str, argument: str) -> str: ...
+
+
 class QuotaView(Protocol):
     async def quota_left(self, user_id: str) -> str | None: ...
 
@@ -66,12 +73,14 @@ class CommandRunner:
         models: ModelChoice,
         bot_localpart: str,
         quota: QuotaView | None = None,
+        knowledge: KnowledgeView | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._conversations = conversations
         self._models = models
         self._bot = bot_localpart
         self._quota = quota
+        self._knowledge = knowledge
 
     async def run(self, command: Command, user_id: str, room_id: str) -> str:
         """The reply text (Markdown). Raises ModelUnavailable when Ollama is needed but down."""
@@ -82,6 +91,10 @@ class CommandRunner:
             return await self._list_models(user_id)
         if command.name is CommandName.MODEL:
             return await self._choose_model(user_id, command.argument)
+        if command.name is CommandName.DOCS and self._knowledge:
+            return await self._knowledge.docs(user_id, room_id)
+        if command.name is CommandName.USE and self._knowledge:
+            return await self._knowledge.use(user_id, room_id, command.argument)
         if command.name is CommandName.RESET:
             await self._conversations.forget(user_id, room_id)
             return strings.RESET_DONE

@@ -46,6 +46,13 @@ class BotSettings:
     max_image_bytes: int
     summary_max_messages: int  # the most messages one catch-up summary reads
     policy_cache_s: float  # how long the admins' assistant settings are kept before reading again
+    embed_model: str  # embeds the rooms' files and the questions about them
+    knowledge_max_bytes: int  # the largest file the bot reads into a room's knowledge
+    knowledge_max_pages: int  # a PDF with more pages is refused before any is read
+    knowledge_max_chars: int  # text of one file past this is left out
+    knowledge_read_timeout_s: float  # reading one file's text, in the worker process
+    knowledge_worker_mb: int  # the worker process's memory limit
+    knowledge_min_score: float  # passages less similar to a question than this are not used
 
     @property
     def state_dir(self) -> Path:
@@ -91,6 +98,15 @@ class BotSettings:
             allowed_servers=frozenset(s.strip() for s in servers.split(",") if s.strip()),
             max_image_bytes=get_int(env, "MAX_IMAGE_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
             policy_cache_s=get_float(env, "POLICY_CACHE_SECONDS", 5.0, minimum=0, maximum=300),
+            embed_model=shared.embed_model,
+            knowledge_max_bytes=shared.knowledge_max_bytes,
+            knowledge_max_pages=get_int(env, "KNOWLEDGE_MAX_PAGES", 1000, minimum=1, maximum=100_000),
+            knowledge_max_chars=get_int(
+                env, "KNOWLEDGE_MAX_CHARS", 2_000_000, minimum=1000, maximum=100_000_000
+            ),
+            knowledge_read_timeout_s=get_float(env, "KNOWLEDGE_READ_TIMEOUT", 120.0, minimum=1, maximum=3600),
+            knowledge_worker_mb=get_int(env, "KNOWLEDGE_WORKER_MB", 768, minimum=64, maximum=65536),
+            knowledge_min_score=get_float(env, "KNOWLEDGE_MIN_SCORE", 0.5, minimum=-1, maximum=1),
             summary_max_messages=get_int(
                 env, "SUMMARY_MAX_MESSAGES", MAX_MESSAGES, minimum=10, maximum=MAX_MESSAGES
             ),

@@ -18,6 +18,7 @@ from bot.answering import Answerer
 from bot.commands import CommandRunner
 from bot.events import parse_media
 from bot.jobs import Job
+from bot.knowledge.indexer import Indexer
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.ollama_chat import ModelUnavailable
@@ -41,6 +42,7 @@ class Dispatcher:
         bot_localpart: str,
         rate_description: str,
         catchup_window_s: int,
+        indexer: Indexer | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._answerer = answerer
@@ -52,6 +54,7 @@ class Dispatcher:
         self._rate = rate_description
         self._window_s = catchup_window_s
         self._clock = clock
+        self._indexer = indexer
 
     async def run(self, job: Job, *, resumed: bool = False) -> None:
         deadline = job.received_ms / 1000 + self._window_s
@@ -89,6 +92,10 @@ class Dispatcher:
             await self._answerer.answer(job.target, job.question, image, resumed=resumed)
         elif job.action is Action.SUMMARIZE:
             await self._summarizer.summarize(job.target, job.question, job.received_ms, resumed=resumed)
+        elif job.action is Action.INDEX and job.media is not None and self._indexer:
+            await self._indexer.index(job.target, job.question, job.media, job.received_ms)
+        elif job.action is Action.UNINDEX and self._indexer:
+            await self._indexer.forget(job.target.room_id, job.question)
         elif job.action is Action.COMMAND and job.command is not None:
             text = await self._commands.run(job.command, job.target.asker, job.target.room_id)
             await self._notice(job, text, "command")

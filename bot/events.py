@@ -17,7 +17,10 @@ from bot.values import EncryptedFile, MediaRef
 from common.reply_fallback import strip_reply_fallback
 
 MESSAGE_TYPE = "m.room.message"
+REDACTION_TYPE = "m.room.redaction"
 DEFAULT_IMAGE_MIMETYPE = "image/png"
+DEFAULT_FILE_MIMETYPE = "application/octet-stream"
+WITH_MEDIA = ("m.image", "m.file")
 
 
 class MalformedEvent(ValueError):
@@ -96,6 +99,7 @@ class Message:
     reply_to: str | None = None
     thread_root: str | None = None
     media: MediaRef | None = None
+    file_name: str = ""  # for files: the name it was posted under
 
 
 def parse_message(source: object) -> Message | None:
@@ -113,9 +117,9 @@ def parse_message(source: object) -> Message | None:
     except ValidationError as error:
         raise MalformedEvent(_first_problem(error)) from None
     relation = content.relates_to or _Relation.model_validate({})
-    media = _media(content) if content.msgtype == "m.image" else None
-    if content.msgtype == "m.image" and media is None:
-        raise MalformedEvent("an image with neither `url` nor `file`")
+    media = _media(content) if content.msgtype in WITH_MEDIA else None
+    if content.msgtype in WITH_MEDIA and media is None:
+        raise MalformedEvent(f"an {content.msgtype} with neither `url` nor `file`")
     return Message(
         event_id=envelope.event_id,
         sender=envelope.sender,
@@ -127,6 +131,7 @@ def parse_message(source: object) -> Message | None:
         reply_to=relation.in_reply_to.event_id if relation.in_reply_to else None,
         thread_root=relation.event_id if relation.rel_type == "m.thread" else None,
         media=media,
+        file_name=plain_text(content.filename or content.body) if content.msgtype == "m.file" else "",
     )
 
 
@@ -151,7 +156,8 @@ def _caption(content: _Content) -> str:
 
 def _media(content: _Content) -> MediaRef | None:
     info = content.info or _Info.model_validate({})
-    mimetype = info.mimetype or DEFAULT_IMAGE_MIMETYPE
+    default = DEFAULT_IMAGE_MIMETYPE if content.msgtype == "m.image" else DEFAULT_FILE_MIMETYPE
+    mimetype = info.mimetype or default
     if content.file is not None:
         file = content.file
         encrypted = EncryptedFile(file.url, file.key.k, file.hashes.sha256, file.iv)
@@ -165,6 +171,41 @@ def _first_problem(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "event"
     return f"{where}: {first['msg']}"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Someone removed an earlier event (`redacts`) from the room."""
+
+    event_id: str
+    sender: str
+    timestamp_ms: int
+    redacts: str
+
+
+class _RedactsContent(_Strict):
+    redacts: str | None = None
+
+
+class _RedactionEvent(_Strict):
+    type: str
+    event_id: str
+    sender: str
+    origin_server_ts: int
+    redacts: str | None = None  # room versions before 11 keep it here
+    content: _RedactsContent
+
+
+def parse_redaction(source: object) -> Redaction | None:
+    """The redaction in `source`, or None when it is no redaction (or not a usable one)."""
+    try:
+        event = _RedactionEvent.model_validate(source)
+    except ValidationError:
+        return None
+    redacts = event.content.redacts or event.redacts
+    if event.type != REDACTION_TYPE or not redacts:
+        return None
+    return Redaction(event.event_id, event.sender, event.origin_server_ts, redacts)
 
 
 class _MemberContent(_Strict):

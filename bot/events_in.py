@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from nio import Event, InviteMemberEvent, MatrixRoom, MegolmEvent, SyncResponse
+from nio import Event, InviteMemberEvent, MegolmEvent, SyncResponse
 from nio.exceptions import EncryptionError
 
 from bot import strings
@@ -21,7 +21,7 @@ from bot.events import MalformedEvent
 from bot.formatting import message_content
 from bot.intake import RoomFacts
 from bot.jobs import Job
-from bot.matrix_io import MatrixActionFailed
+from bot.matrix_io import MatrixActionFailed, is_direct_chat
 from bot.rate_limit import Verdict
 from bot.routing import Action
 from bot.timeline import fill_gap
@@ -32,11 +32,6 @@ if TYPE_CHECKING:
     from bot.parts import BotParts
 
 log = logging.getLogger(__name__)
-
-
-def is_direct_chat(room: MatrixRoom) -> bool:
-    """The user and the bot alone, in a room that is not public."""
-    return room.join_rule != "public" and room.member_count <= 2
 
 
 class EventsIn:

@@ -68,3 +68,14 @@ def message_content(text: str, *, notice: bool = False) -> dict[str, Any]:
         text = text[: int(len(text) * 0.9)]
         content["body"] = text + CUT_NOTE
     return content
+
+
+_ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
+_USER_ID = re.compile(r"@([a-z0-9._=/+\-]+):[a-z0-9.\-]+(?::\d+)?", re.IGNORECASE)
+
+
+def defuse_mentions(text: str) -> str:
+    """`@room` loses its power to notify (a word joiner after the @), and a user id becomes
+    its plain name."""
+    text = _ROOM_MENTION.sub("@\u2060\\1", text)
+    return _USER_ID.sub(lambda match: match.group(1), text)

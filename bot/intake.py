@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.events import Message, own_join_time, parse_message
+from bot.events import Message, Redaction, own_join_time, parse_message, parse_redaction
 from bot.jobs import Job
 from bot.routing import Action, IncomingMessage, route
 from bot.values import BotIdentity, ReplyTarget
@@ -51,7 +51,10 @@ class Intake:
         """The job for one event, or None. Raises `MalformedEvent` for a message with a
         broken shape; nothing else escapes for any input."""
         message = parse_message(source)
-        if message is None or message.is_edit:  # edits of earlier messages are not new questions
+        if message is None:
+            redaction = parse_redaction(source)
+            return self._unindex_job(room, redaction, now_ms) if redaction else None
+        if message.is_edit:  # edits of earlier messages are not new questions
             return None
         if server_of(message.sender) not in self._allowed_servers:
             return None
@@ -64,17 +67,24 @@ class Intake:
         if decision.action is Action.IGNORE:
             return None
         target = ReplyTarget(room.room_id, message.event_id, message.sender, message.thread_root)
-        media = message.media if decision.with_image else None
-        reply_to_image = message.reply_to if decision.action is Action.ANSWER and media is None else None
+        media = message.media if decision.with_image or decision.action is Action.INDEX else None
+        reply_to_image = message.reply_to if decision.action is Action.ANSWER and not media else None
         return Job(
             decision.action,
             target,
-            decision.question,
+            message.file_name if decision.action is Action.INDEX else decision.question,
             media,
             reply_to_image,
             received_ms=message.timestamp_ms,
             command=decision.command,
         )
+
+    def _unindex_job(self, room: RoomFacts, redaction: Redaction, now_ms: int | None) -> Job | None:
+        """A removed message may have been a file of the room's knowledge: forget it."""
+        if self.is_stale(room.room_id, redaction.timestamp_ms, now_ms):
+            return None
+        target = ReplyTarget(room.room_id, redaction.event_id, redaction.sender)
+        return Job(Action.UNINDEX, target, redaction.redacts, received_ms=redaction.timestamp_ms)
 
     def is_stale(self, room_id: str, timestamp_ms: int, now_ms: int | None = None) -> bool:
         """History from before the bot joined, or older than the catch-up window, is never answered."""

@@ -10,6 +10,8 @@ from bot.commands import Command, parse_command
 from bot.routing import Action
 from bot.values import EncryptedFile, MediaRef, ReplyTarget
 
+KNOWLEDGE_LINE = "knowledge"  # not a user id (those start with @): no person's key
+
 
 class UnreadableJob(ValueError):
     """A stored job that cannot be read back (written by a different version, say)."""
@@ -31,6 +33,11 @@ class Job:
 
     @property
     def conversation(self) -> tuple[str, str]:
+        """Jobs with the same key run one after another. A room's files are read in the
+        order they came and removed after (their own line, so a long file never holds
+        up the poster's questions)."""
+        if self.action in (Action.INDEX, Action.UNINDEX):
+            return (KNOWLEDGE_LINE, self.target.room_id)
         return (self.target.asker, self.target.room_id)
 
     def to_json(self) -> str:

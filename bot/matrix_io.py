@@ -10,7 +10,15 @@ import uuid
 from typing import Any
 
 import aiohttp
-from nio import AsyncClient, JoinResponse, RoomGetEventResponse, RoomGetStateEventResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    MatrixRoom,
+    RoomGetEventResponse,
+    RoomGetStateEventResponse,
+    RoomResolveAliasResponse,
+    RoomSendResponse,
+)
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import LocalProtocolError
 
@@ -47,9 +55,19 @@ def _http_status(response: object) -> int | None:
     return getattr(transport, "status", None)
 
 
+def is_direct_chat(room: MatrixRoom) -> bool:
+    """The user and the bot alone, in a room that is not public."""
+    return room.join_rule != "public" and room.member_count <= 2
+
+
 class MatrixIO:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+
+    def is_direct(self, room_id: str) -> bool:
+        """Whether the bot's direct chat rule holds for `room_id` now (as last synced)."""
+        room = self._client.rooms.get(room_id)
+        return room is not None and is_direct_chat(room)
 
     async def notice(self, target: ReplyTarget, text: str, kind: str) -> str:
         """A notice in reply to `target`'s question; `kind` makes its transaction id, so
@@ -110,6 +128,17 @@ class MatrixIO:
             except Exception:
                 return None
         return dict(event.source)
+
+    def is_in(self, room_id: str) -> bool:
+        """Whether the bot is in `room_id` (as last synced)."""
+        return room_id in self._client.rooms
+
+    async def resolve(self, room: str) -> str | None:
+        """The id of a room named by alias (or given by id); None when there is no such room."""
+        if room.startswith("!"):
+            return room
+        response = await self._client.room_resolve_alias(room)
+        return str(response.room_id) if isinstance(response, RoomResolveAliasResponse) else None
 
     async def is_member(self, room_id: str, user_id: str) -> bool:
         """Whether `user_id` has joined `room_id` now (the bot must be in that room)."""

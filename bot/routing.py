@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.commands import Command, parse_command
+from bot.commands import Command, CommandName, parse_command
 from bot.summary.request import SummaryRequestError, is_catch_up_phrase, parse_summary_request
 from bot.values import BotIdentity
 
@@ -32,6 +32,8 @@ class Action(Enum):
     COMMAND = "command"
     PROMPT_FOR_QUESTION = "prompt_for_question"
     SUMMARIZE = "summarize"  # a catch-up summary; the question is the request's wording
+    INDEX = "index"  # a file posted in the room: read it into the room's knowledge
+    UNINDEX = "unindex"  # a message was removed: if it was a file, forget its knowledge
     # Not a routing outcome: the rate limiter turns an answer or command into this.
     RATE_LIMITED = "rate_limited"
 
@@ -82,11 +84,18 @@ def route(message: IncomingMessage, bot: BotIdentity) -> Decision:
                 Action.ANSWER, question=message.body, reason="image in a direct chat", with_image=True
             )
         return Decision(Action.IGNORE, reason="image outside a direct chat")
+    if message.msgtype == "m.file":  # any room's files may become its knowledge
+        return Decision(Action.INDEX, reason="file posted")
     if message.msgtype != "m.text":
         return Decision(Action.IGNORE, reason=f"msgtype {message.msgtype}")
     summary = summary_command(message.body)
-    if summary is not None:  # `!summary` works in any room, addressed or not
+    if summary is not None:  # `!summary` and `!docs` work in any room, addressed or not
         return Decision(Action.SUMMARIZE, question=summary, reason="summary command")
+    unaddressed = parse_command(message.body)
+    if unaddressed is not None and unaddressed.name is CommandName.DOCS:
+        return Decision(
+            Action.COMMAND, question=message.body.strip(), reason="docs command", command=unaddressed
+        )
     question = _question(message, bot)
     if question is None:
         return Decision(Action.IGNORE, reason="not addressed to the bot")

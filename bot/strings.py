@@ -55,7 +55,10 @@ COMMANDS_HELP = (
     "- `!model <name>`: use another model\n"
     "- `!reset`: forget our conversation in this room\n"
     "- `!summary`: catch up on a room (`!summary 200`, `!summary 2h`, `!summary since monday`; "
-    "in a thread, the thread), or `@{bot} what did I miss`\n\n"
+    "in a thread, the thread), or `@{bot} what did I miss`\n"
+    "- `!docs`: the files of this room's knowledge (post a PDF, `.txt` or `.md` file in a room and "
+    "I answer questions there from it, with sources)\n"
+    "- `!use #room`: in our direct chat, answer from that room's files (`!use off` to stop)\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
 SUMMARY_HEADING = "**Summary: {span}** ({count})"
@@ -91,4 +94,68 @@ RATE_LIMITED = (
 UNDECRYPTABLE = (
     "I couldn't decrypt a message in this room, so I can't answer it. "
     "Please make sure your client shares keys with unverified devices, then send it again."
+)
+
+KNOWLEDGE_READY = (
+    "I've read **{name}** ({size}, {chunks} passages): it is now part of this room's knowledge. "
+    "Ask me about it with `@{bot} <question>`; `!docs` lists the room's files."
+)
+KNOWLEDGE_REFUSED = "I couldn't add this file to the room's knowledge. {reason}"
+KNOWLEDGE_TOO_LARGE = "{name} is larger than {mb} MB, the most a file of the room's knowledge may be."
+KNOWLEDGE_UNDOWNLOADABLE = "I could not download {name} from the homeserver."
+KNOWLEDGE_NO_TEXT = "{name} has no text I can read."
+KNOWLEDGE_EMBED_MISSING = (
+    "Ollama does not have the embedding model `{model}` yet. Whoever runs this server can fetch it "
+    "with `ollama pull {short}`; then post the file again."
+)
+KNOWLEDGE_EMBED_UNAVAILABLE = (
+    "The AI service was unavailable while I read it, so it is not indexed. Please post it again later."
+)
+KNOWLEDGE_SOURCES = "\n\n**Sources** (this room's files):\n{lines}"
+KNOWLEDGE_SOURCE_LINE = "{number}. [{name}, {location}]({link})"
+KNOWLEDGE_NOTHING_RELEVANT = (
+    "\n\n_Nothing in this room's files matches this question, so this answer is not from them._"
+)
+KNOWLEDGE_STILL_INDEXING = (
+    "\n\n_Still being read: {names}. What is in {them} is not (all) in this answer yet; ask again "
+    "when `!docs` shows {them} ready._"
+)
+KNOWLEDGE_USING = "\n\n_(From the knowledge of {room}, chosen with `!use`.)_"
+KNOWLEDGE_SOURCE_GONE = (
+    "You are no longer in {room}, so I no longer answer from its files here. `!use` shows what you can "
+    "choose."
+)
+DOCS_HEADER = "The files of {room}'s knowledge:"
+DOCS_NONE = (
+    "{room} has no files in its knowledge yet. Post a PDF, a `.txt` or a `.md` file there, or upload "
+    "one on the portal's Room knowledge page, and I'll read it."
+)
+DOCS_LINE = "- **{name}** (posted by {uploader}): {state}"
+DOCS_QUEUED = "waiting to be read"
+DOCS_INDEXING = "being read, {progress}%"
+DOCS_READY = "ready: {size}, {chunks} passages"
+DOCS_FAILED = "could not be read: {reason}"
+USE_USAGE = (
+    "In our direct chat, `!use #room` answers your questions from that room's files (a room you are "
+    "in); `!use off` stops it. {current}"
+)
+USE_CURRENT = "Now: {room}."
+USE_NONE = "Now: no room."
+USE_ONLY_DIRECT = "`!use` works only in your direct chat with me: here, I answer from this room's own files."
+USE_SET = "Done: in this chat I answer from the files of {room}. `!docs` lists them; `!use off` stops it."
+USE_OFF = "Done: in this chat I no longer answer from any room's files."
+USE_UNKNOWN_ROOM = "I can't find the room {room}. Name it by its address, for example `!use #club:{server}`."
+USE_NOT_MEMBER = "You can only use the files of a room you are in, and you are not in {room}."
+USE_BOT_NOT_THERE = "I am not in {room}, so I have none of its files. Invite me there first."
+
+
+def document_size(kind: str, pages: int) -> str:
+    """`12 pages` for a PDF, `3 sections` for text."""
+    unit = "page" if kind == "pdf" else "section"
+    return f"{pages} {unit}{'' if pages == 1 else 's'}"
+
+
+KNOWLEDGE_SEARCH_FAILED = (
+    "I could not search this room's files just now (the embedding model `{model}` did not answer), "
+    "so this answer is not from them."
 )

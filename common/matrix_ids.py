@@ -67,6 +67,12 @@ def server_of(user_id: str) -> str:
     return user_id.split(":", 1)[1] if ":" in user_id else ""
 
 
+def permalink(room_id: str, event_id: str, server: str) -> str:
+    """A matrix.to link to one event (Element opens it at that message)."""
+    room, event, via = (quote(part, safe="") for part in (room_id, event_id, server))
+    return f"https://matrix.to/#/{room}/{event}?via={via}"
+
+
 def segment(value: str) -> str:
     """`value` quoted as one URL path segment: `/`, `?`, `#`, `%` and the rest escaped."""
     return quote(value, safe="")

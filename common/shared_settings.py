@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from common.env import ConfigError, get_log_level, get_port, get_str, get_url, get_urls
+from common.env import ConfigError, get_int, get_log_level, get_port, get_str, get_url, get_urls
 
 DEFAULT_MODEL = "llama3:latest"
+DEFAULT_EMBED_MODEL = "nomic-embed-text:latest"
 SIGNUP_MODES = ("open", "token", "approval", "closed")
 PLACEHOLDER_PASSWORDS = frozenset({"change-me", "changeme", "password", "postgres", "secret", "example"})
 
@@ -28,6 +29,8 @@ class SharedSettings:
     log_level: str
     signup_mode: str  # open, token (an invitation code), approval (an admin approves), closed
     admin_users: frozenset[str]  # user ids named in ADMIN_USERS: portal admins from the start
+    embed_model: str  # the model that embeds a room's files and the questions about them
+    knowledge_max_bytes: int  # the largest file a room's knowledge takes (KNOWLEDGE_MAX_MB)
 
     @property
     def ollama_base_url(self) -> str:
@@ -53,7 +56,14 @@ class SharedSettings:
             log_level=get_log_level(env, "LOG_LEVEL", "INFO"),
             signup_mode=_signup_mode(env),
             admin_users=_admin_users(env, server_name),
+            embed_model=_with_tag(get_str(env, "EMBED_MODEL", DEFAULT_EMBED_MODEL)),
+            knowledge_max_bytes=get_int(env, "KNOWLEDGE_MAX_MB", 20, minimum=1, maximum=1024) * 1024 * 1024,
         )
+
+
+def _with_tag(model: str) -> str:
+    """Ollama's names: `nomic-embed-text` is `nomic-embed-text:latest`."""
+    return model if ":" in model else f"{model}:latest"
 
 
 def _signup_mode(env: Mapping[str, str]) -> str:

@@ -66,6 +66,11 @@ def bot_env(synapse: SynapseServer, ollama_url: str) -> dict[str, str]:
         "UNDECRYPTABLE_GRACE_SECONDS": "2",
         "SYNC_TIMELINE_LIMIT": "10",
         "POLICY_CACHE_SECONDS": "0",  # an admin's change applies to the next question
+        "KNOWLEDGE_MAX_MB": "2",
+        "KNOWLEDGE_READ_TIMEOUT": "20",
+        # The double's bag-of-words vectors score a matching passage lower than a real model
+        # does (about 0.5 where nomic-embed-text gives 0.7); unrelated ones score under 0.25.
+        "KNOWLEDGE_MIN_SCORE": "0.3",
     }
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
-EMBEDDING_DIMENSIONS = 64
+EMBEDDING_DIMENSIONS = 768
 KEPT_ON_RESET = {"models", "scripted", "requests", "generates", "port"}  # emptied or kept, not defaulted
 
 
@@ -90,11 +90,66 @@ def split_chars(text: str, per_piece: int) -> list[str]:
     return [text[i : i + per_piece] for i in range(0, len(text), per_piece)]
 
 
+# Words too common to say what a text is about (a real embedding model gives them little weight).
+STOP_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "there",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    }
+)
+
+
 def embed_text(text: str) -> list[float]:
-    """A deterministic stand-in for an embedding: a hashed bag of words, L2-normalised
-    (as Ollama normalises), so texts that share words get close vectors."""
+    """A deterministic stand-in for an embedding: a hashed bag of words (common words left
+    out), L2-normalised (as Ollama normalises), so texts that share words get close vectors."""
     vector = [0.0] * EMBEDDING_DIMENSIONS
     for word in re.findall(r"\w+", text.lower()):
+        if word in STOP_WORDS:
+            continue
         slot = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big") % EMBEDDING_DIMENSIONS
         vector[slot] += 1.0
     norm = math.sqrt(sum(value * value for value in vector))
@@ -122,6 +177,8 @@ class OllamaDouble:
     loaded: set[str] = field(default_factory=set)  # what `/api/ps` lists
     most_at_once: int = 0  # the most chat requests in progress at the same moment
     parallel: int | None = None  # chat requests served at once; the rest wait (FIFO)
+    embed_delay: float = 0.0  # seconds each `/api/embed` call takes
+    embed_texts: int = 0  # texts embedded since the last reset
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -397,6 +454,9 @@ class OllamaDouble:
         texts = [given] if isinstance(given, str) else given
         if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
             return _error("invalid input type", 400)
+        if self.embed_delay:
+            await asyncio.sleep(self.embed_delay)
+        self.embed_texts += len(texts)
         return web.json_response(
             {
                 "model": name,
@@ -454,6 +514,7 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=None, help="requests served at once (FIFO beyond)")
     args = parser.parse_args()
     double = OllamaDouble(
+        models=[FakeModel("llama3:latest"), FakeModel("nomic-embed-text:latest", embedding_only=True)],
         port=args.port,
         first_chunk_delay=args.first_chunk_delay,
         chunk_delay=args.chunk_delay,

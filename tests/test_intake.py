@@ -14,6 +14,12 @@ from bot.values import BotIdentity
 
 BOT = BotIdentity("@bot:localhost", "bot")
 NOW_MS = 1_800_000_000_000
+PDF = {
+    "msgtype": "m.file",
+    "body": "report.pdf",
+    "url": "mxc://localhost/report",
+    "info": {"mimetype": "application/pdf", "size": 1234},
+}
 IMAGE = {
     "msgtype": "m.image",
     "body": "cat.png",
@@ -65,6 +71,51 @@ def _event(content: dict[str, Any], sender: str = "@alice:localhost", age_ms: in
         (_event({"msgtype": "m.text", "body": "@bot hi"}, sender="@eve:evil.example"), False, None, None),
         (_event({"msgtype": "m.text", "body": "@bot hi"}, sender="@bot:localhost"), False, None, None),
         (_event({}), False, None, None),  # redacted
+        # A file in any room may become its knowledge; whether it is a document is the
+        # indexer's question. A file without a URL is malformed (tested elsewhere).
+        (_event(PDF), False, Action.INDEX, "report.pdf"),
+        (_event(PDF), True, Action.INDEX, "report.pdf"),
+        (_event({**PDF, "body": "the caption", "filename": "notes.md"}), False, Action.INDEX, "notes.md"),
+        (_event(PDF, sender="@bot:localhost"), False, None, None),
+        (_event(PDF, age_ms=11 * 60 * 1000), False, None, None),
+        # A removed message (room versions 11+ and older ones) may have been a file.
+        (
+            {
+                "type": "m.room.redaction",
+                "event_id": "$x",
+                "sender": "@a:localhost",
+                "origin_server_ts": NOW_MS,
+                "content": {"redacts": "$file"},
+            },
+            False,
+            Action.UNINDEX,
+            "$file",
+        ),
+        (
+            {
+                "type": "m.room.redaction",
+                "event_id": "$x",
+                "sender": "@a:localhost",
+                "origin_server_ts": NOW_MS,
+                "redacts": "$old",
+                "content": {},
+            },
+            False,
+            Action.UNINDEX,
+            "$old",
+        ),
+        (
+            {
+                "type": "m.room.redaction",
+                "event_id": "$x",
+                "sender": "@a:localhost",
+                "origin_server_ts": NOW_MS,
+                "content": {"redacts": 7},
+            },
+            False,
+            None,
+            None,
+        ),
         (
             {
                 "type": "m.reaction",

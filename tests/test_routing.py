@@ -65,6 +65,13 @@ ALICE = "@alice:localhost"
         (IncomingMessage(ALICE, "!summary please", msgtype="m.notice"), Action.IGNORE, ""),
         (IncomingMessage("@bot:localhost", "!summary"), Action.IGNORE, ""),
         (IncomingMessage(ALICE, "!summaryx"), Action.IGNORE, ""),
+        # `!docs` too works unaddressed; files are read in any room.
+        (IncomingMessage(ALICE, "!docs"), Action.COMMAND, "!docs"),
+        (IncomingMessage(ALICE, "@bot !docs"), Action.COMMAND, "!docs"),
+        (IncomingMessage(ALICE, "!docsx"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "!use #club"), Action.IGNORE, ""),  # other commands stay addressed
+        (IncomingMessage(ALICE, "report.pdf", msgtype="m.file"), Action.INDEX, ""),
+        (IncomingMessage("@bot:localhost", "report.pdf", msgtype="m.file"), Action.IGNORE, ""),
     ],
 )
 def test_route(message: IncomingMessage, action: Action, question: str) -> None:

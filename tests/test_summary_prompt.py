@@ -9,18 +9,18 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.formatting import defuse_mentions
 from bot.summary.prompt import (
     CLOSE,
     OPEN,
     Quoted,
-    defuse_mentions,
-    permalink,
     render_summary,
     speaker_name,
     split_into_parts,
     summary_prompt,
     transcript_line,
 )
+from common.matrix_ids import permalink
 
 ROOM = "!abc:localhost"
 

@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from bot.formatting import defuse_mentions
 
 OPEN, CLOSE = "<transcript>", "</transcript>"
 NAME_CHARS = 40
@@ -106,21 +107,7 @@ def defuse_transcript(text: str) -> str:
     return re.sub(r"</?\s*transcript\s*>", "[transcript tag]", text, flags=re.IGNORECASE)
 
 
-def permalink(room_id: str, event_id: str, server: str) -> str:
-    room, event, via = (quote(part, safe="") for part in (room_id, event_id, server))
-    return f"https://matrix.to/#/{room}/{event}?via={via}"
-
-
 _REFERENCE = re.compile(r"\s*\[(\d{1,6}(?:\s*[,;]\s*\d{1,6})*)\]")
-_ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
-_USER_ID = re.compile(r"@([a-z0-9._=/+\-]+):[a-z0-9.\-]+(?::\d+)?", re.IGNORECASE)
-
-
-def defuse_mentions(text: str) -> str:
-    """`@room` loses its power to notify (a word joiner after the @), and a user id becomes
-    its plain name."""
-    text = _ROOM_MENTION.sub("@\u2060\\1", text)
-    return _USER_ID.sub(lambda match: match.group(1), text)
 
 
 def render_summary(text: str, cited: dict[int, Quoted], link: Callable[[Quoted], str], heading: str) -> str:

@@ -24,7 +24,6 @@ from bot.summary.prompt import (
     Quoted,
     budget_for_transcript,
     combine_prompt,
-    permalink,
     render_summary,
     speaker_name,
     split_into_parts,
@@ -40,7 +39,7 @@ from bot.summary.request import (
 )
 from bot.summary.source import HistoryUnavailable, RoomHistory, Span, Where
 from bot.values import ReplyTarget
-from common.matrix_ids import server_of
+from common.matrix_ids import permalink, server_of
 from common.model_choice import ModelChoice
 
 log = logging.getLogger(__name__)
