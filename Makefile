@@ -40,7 +40,7 @@ lint: $(STAMP)
 # The app database (memory, ledger, portal logins) is on PostgreSQL in those runs too.
 E2E := tests/test_bot_e2e.py tests/test_assistant_e2e.py tests/test_reliability_e2e.py \
        tests/test_encryption_e2e.py tests/test_worker_mode.py tests/test_portal_chat.py \
-       tests/test_malformed_events_e2e.py tests/test_summary_e2e.py
+       tests/test_malformed_events_e2e.py tests/test_summary_e2e.py tests/test_knowledge_e2e.py
 
 # The accessibility tests inject axe-core into the pages, installed with npm from
 # tests/browser/package-lock.json; without npm they skip and say why (CI has npm).

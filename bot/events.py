@@ -157,7 +157,7 @@ def _caption(content: _Content) -> str:
 def _media(content: _Content) -> MediaRef | None:
     info = content.info or _Info.model_validate({})
     default = DEFAULT_IMAGE_MIMETYPE if content.msgtype == "m.image" else DEFAULT_FILE_MIMETYPE
-    mimetype = info.mimetype or default
+    mimetype = plain_text(info.mimetype or default)
     if content.file is not None:
         file = content.file
         encrypted = EncryptedFile(file.url, file.key.k, file.hashes.sha256, file.iv)
