@@ -242,3 +242,50 @@ class KnowledgeSource(Base):
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     source_room_id: Mapped[str] = mapped_column(String(255))
     source_name: Mapped[str] = mapped_column(String(255))
+
+
+class RoomNote(Base):
+    """A fact the room asked the assistant to remember (`!remember`), for that room only."""
+
+    __tablename__ = "room_notes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    room_id: Mapped[str] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_room_notes_room_id", "room_id", "id"),)
+
+
+class BotAnswer(Base):
+    """One of the bot's answers (its message), with the question it answered, so a
+    reaction on it can have it answered again (🔁) or continued (⏩)."""
+
+    __tablename__ = "bot_answers"
+
+    answer_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    question_event_id: Mapped[str] = mapped_column(String(255))
+    asker: Mapped[str] = mapped_column(String(255))
+    thread_root: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(255))
+    stopped_at_length: Mapped[bool] = mapped_column(Boolean)
+    created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AnswerFeedback(Base):
+    """👍 (+1) or 👎 (-1) from one person on one answer: counted for the admins, per day
+    and model; the answer's words are not kept here."""
+
+    __tablename__ = "answer_feedback"
+
+    answer_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date] = mapped_column(Date)
