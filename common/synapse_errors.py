@@ -48,6 +48,10 @@ class Deactivated(SynapseError):
     """The account was deactivated (M_USER_DEACTIVATED)."""
 
 
+class TooLarge(SynapseError):
+    """An upload larger than the homeserver takes (M_TOO_LARGE, its `max_upload_size`)."""
+
+
 class HomeserverUnavailable(SynapseError):
     """Synapse (or the proxy before it) failed or answered with something that is not JSON."""
 
@@ -62,6 +66,7 @@ _BY_ERRCODE: dict[str, type[SynapseError]] = {
     "M_USER_AWAITING_APPROVAL": AwaitingApproval,  # the stable name, once MSC3866 lands
     "ORG.MATRIX.MSC3866_USER_AWAITING_APPROVAL": AwaitingApproval,  # what Synapse sends today
     "M_USER_DEACTIVATED": Deactivated,
+    "M_TOO_LARGE": TooLarge,
 }
 
 

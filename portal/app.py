@@ -19,6 +19,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
+from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
 from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
@@ -26,7 +27,7 @@ from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
 from common.ollama_servers import OllamaServers
 from common.synapse_errors import SynapseError
-from portal import accounts, admin, ai_model, chat, conversations, gallery, health, pages
+from portal import accounts, admin, ai_model, chat, conversations, gallery, health, knowledge, pages, uploads
 from portal.accounts.logins import LoginStore
 from portal.accounts.views import SESSION_USER
 from portal.admin.audit import AuditLog
@@ -39,6 +40,7 @@ from portal.app_keys import (
     DB_ENGINE,
     HTTP,
     INVITE_THROTTLE,
+    KNOWLEDGE,
     LOGIN_ACCOUNT_THROTTLE,
     LOGIN_ADDRESS_THROTTLE,
     LOGINS,
@@ -50,6 +52,7 @@ from portal.app_keys import (
     POOLS,
     SETTINGS,
     SIGNUP_THROTTLE,
+    UPLOADS_FOLDER,
     USAGE,
     USER,
 )
@@ -68,7 +71,7 @@ HERE = Path(__file__).parent
 # The site's own pages (base, home, errors), then each area's.
 TEMPLATE_FOLDERS = [HERE / "templates"] + [
     HERE / area / "templates"
-    for area in ("accounts", "ai_model", "conversations", "chat", "gallery", "admin")
+    for area in ("accounts", "ai_model", "conversations", "chat", "gallery", "knowledge", "admin")
 ]
 SESSION_MAX_AGE_S = 30 * 24 * 3600
 MEDIA_DOWNLOADS_PER_USER = 4
@@ -98,8 +101,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[CONVERSATIONS] = ConversationStore(engine)
     app[ADMIN_ROLES] = AdminRoles(engine, settings.admin_users)
     app[AUDIT] = AuditLog(engine)
+    app[KNOWLEDGE] = KnowledgeStore(engine)
     yield
     await engine.dispose()
+
+
+async def _uploads_folder(app: web.Application) -> AsyncIterator[None]:
+    app[UPLOADS_FOLDER] = uploads.prepare_folder(app[SETTINGS].data_dir)
+    yield
 
 
 async def sweep_sessions(app: web.Application, now: datetime | None = None) -> int:
@@ -189,7 +198,8 @@ def create_app(settings: PortalSettings) -> web.Application:
             _session_sweeper,
             chat_stream.track_open_streams,
             media_worker.checker_pool,
-            gallery_views.upload_folder,
+            _uploads_folder,
+            gallery_views.upload_counts,
         ]
     )
     app.on_shutdown.append(chat_stream.close_open_streams)
@@ -208,6 +218,6 @@ def _routes(app: web.Application) -> None:
     router.add_get("/", pages.home, name="home")
     router.add_get("/healthz", health.healthz, name="healthz")
     router.add_get("/readyz", health.readyz, name="readyz")
-    for area in (accounts, ai_model, conversations, chat, gallery, admin):
+    for area in (accounts, ai_model, conversations, chat, gallery, knowledge, admin):
         area.add_routes(router)
     router.add_static("/static/", HERE / "static", name="static")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appdb.conversations import ConversationStore
+from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
 from appdb.usage import UsageStore
 from common.model_choice import ModelChoice
@@ -38,6 +41,8 @@ POLICY = web.AppKey("policy", PolicyStore)  # the assistant's access, quota and 
 USAGE = web.AppKey("usage", UsageStore)
 INVITE_THROTTLE = web.AppKey("invite_throttle", Throttle)  # invitation codes tried per address
 MEDIA_SLOTS = web.AppKey("media_slots", PerUserSlots)  # media downloads in flight, per person
+UPLOADS_FOLDER = web.AppKey("uploads_folder", Path)  # files being uploaded (portal.uploads)
+KNOWLEDGE = web.AppKey("knowledge", KnowledgeStore)  # the files of each room's knowledge
 
 # Per request: the logged-in user (absent for visitors).
 USER = web.RequestKey("portal_user", PortalUser)

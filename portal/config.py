@@ -46,6 +46,7 @@ class PortalSettings:
     signup_mode: str  # open, token, approval or closed (see common.shared_settings)
     admin_users: frozenset[str]
     invite_tries: str  # invitation codes tried per address (a rate)
+    knowledge_max_bytes: int  # the largest file a room's knowledge takes (KNOWLEDGE_MAX_MB)
 
     @property
     def bot_user_id(self) -> str:
@@ -117,6 +118,7 @@ class PortalSettings:
             signup_mode=shared.signup_mode,
             admin_users=shared.admin_users,
             invite_tries=get_rate(env, "PORTAL_INVITE_TRIES", "10/hour"),
+            knowledge_max_bytes=shared.knowledge_max_bytes,
         )
 
 

@@ -107,6 +107,28 @@ class UserMatrix:
         membership = state.get("membership")
         return membership if isinstance(membership, str) else None
 
+    async def state(
+        self, token: str, room_id: str, event_type: str, state_key: str = "", whole_event: bool = False
+    ) -> dict[str, Any] | None:
+        """The content of one state event of the room (the whole event, with its sender,
+        when `whole_event`); None when the room has none."""
+        path = f"/rooms/{segment(room_id)}/state/{segment(event_type)}"
+        path += f"/{segment(state_key)}" if state_key else ""
+        path += "?format=event" if whole_event else ""
+        try:
+            return await self._call("GET", path, token)
+        except NotFound:
+            return None
+
+    async def joined_members(self, token: str, room_id: str) -> dict[str, str]:
+        """user id → display name ("" when none) of the room's joined members."""
+        joined = (await self._call("GET", f"/rooms/{segment(room_id)}/joined_members", token)).get("joined")
+        members: dict[str, str] = {}
+        for user_id, profile in (joined if isinstance(joined, dict) else {}).items():
+            name = profile.get("display_name") if isinstance(profile, dict) else None
+            members[str(user_id)] = name if isinstance(name, str) else ""
+        return members
+
     async def is_encrypted(self, token: str, room_id: str) -> bool:
         return await self._exists(f"/rooms/{segment(room_id)}/state/m.room.encryption", token)
 

@@ -12,6 +12,7 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp_session import Session, get_session
 
 from portal.app_keys import SETTINGS, USER
+from portal.config import PortalSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CSRF_FIELD = "csrf_token"
@@ -19,7 +20,14 @@ CSRF_HEADER = "X-CSRF-Token"
 # Every body but an upload's is a small form or JSON call; aiohttp refuses larger ones
 # while reading (`client_max_size`), and a declared larger one is refused unread.
 FORM_BODY_LIMIT = 64 * 1024
-UPLOAD_PATHS = frozenset({"/gallery/upload"})
+MB = 1024 * 1024
+# The routes that take files, and the largest body each takes: its files, and a margin
+# for the form's other fields and the multipart framing.
+UPLOAD_LIMITS: dict[str, Callable[[PortalSettings], int]] = {
+    "/gallery/upload": lambda s: s.max_files_per_upload * (s.max_upload_mb + 1) * MB,
+    "/knowledge/upload": lambda s: s.knowledge_max_bytes + MB,
+}
+UPLOAD_PATHS = frozenset(UPLOAD_LIMITS)
 CSRF_PART_LIMIT = 1024
 # The upload form's multipart reader, once its first part (the CSRF token) was read here.
 MULTIPART = web.RequestKey("checked_multipart", MultipartReader)
@@ -33,16 +41,17 @@ CSP = (
 HSTS = "max-age=31536000"
 
 
-def upload_body_limit(request: web.Request) -> int:
-    settings = request.app[SETTINGS]
-    return settings.max_files_per_upload * (settings.max_upload_mb + 1) * 1024 * 1024
+def body_limit(request: web.Request) -> int:
+    """The largest body `request`'s route takes."""
+    upload_limit = UPLOAD_LIMITS.get(request.path)
+    return FORM_BODY_LIMIT if upload_limit is None else upload_limit(request.app[SETTINGS])
 
 
 @web.middleware
 async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a body larger than its route takes before reading any of it."""
     if request.body_exists:
-        limit = upload_body_limit(request) if request.path in UPLOAD_PATHS else FORM_BODY_LIMIT
+        limit = body_limit(request)
         if (request.content_length or 0) > limit:
             raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length or 0)
     return await handler(request)

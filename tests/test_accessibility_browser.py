@@ -1,7 +1,8 @@
 """Every portal page checked with axe-core (WCAG 2.1 A and AA) in Debian's headless
-Chromium, in the light and the dark theme, logged out and logged in: no serious or
-critical violation anywhere (the moderate ones are printed). And the chat, the gallery
-upload and the model picker used with the keyboard alone, with a visible focus ring."""
+Chromium, in the light and the dark theme, logged out and logged in (Room knowledge with
+a file in every state included): no serious or critical violation anywhere (the
+moderate ones are printed). And the chat, the gallery upload and the model picker used
+with the keyboard alone, with a visible focus ring."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from portal.app_keys import ADMIN_ROLES
+from appdb.knowledge import NewChunk, PostedFile
+from appdb.models import KNOWLEDGE_FAILED
+from portal.app_keys import ADMIN_ROLES, KNOWLEDGE
 from tests import axe_scan
 from tests import test_portal_chat_browser as chat_browser
 from tests.axe_scan import Violation, report, scan_both_themes, serve_axe
@@ -209,6 +212,7 @@ async def test_pages_logged_in_pass_axe_in_both_themes(
     found += await scan_both_themes(alice, "conversation")
 
     found += await _gallery_pages(alice, url, _picture(tmp_path, "harbour.png", "navy"))
+    found += await _knowledge_pages(alice, live_portal, alice_name, tmp_path)
     found += await _admin_pages(alice, live_portal, alice_name)
 
     assert alice.errors == []
@@ -221,6 +225,42 @@ async def test_pages_logged_in_pass_axe_in_both_themes(
     await join.click()
     await outsider.get_by_role("img", name="harbour.png").first.wait_for()
     _fail_on_blocking(found)
+
+
+async def _knowledge_pages(page: Any, portal: LivePortal, name: str, folder: Path) -> list[Violation]:
+    """Room knowledge with a file in every state, and with an upload refused (the form's
+    own post, as without JavaScript). The files are recorded as the bot records them."""
+    await _visit(page, f"{portal.url}/knowledge", "Room knowledge")
+    found = await scan_both_themes(page, "knowledge: as opened")
+    assert portal._runner is not None
+    store = portal._runner.app[KNOWLEDGE]
+    public = await page.locator("#knowledge-room option", has_text="Public").get_attribute("value")
+    me = f"@{name}:{portal.settings.server_name}"
+    ids = [f"${unique('axe')}:{portal.settings.server_name}" for _ in range(4)]
+    for event_id, file_name, uploader in zip(
+        ids,
+        ("queued.pdf", "reading.pdf", "ready.md", "broken.pdf"),
+        (me, me, "@someone:else", me),
+        strict=True,
+    ):
+        await store.add_file(PostedFile(event_id, public, uploader, file_name, "application/pdf", 0))
+    await store.start_reading(ids[1], pages=8)
+    await store.append_chunks(ids[1], public, [], 0, progress=40)
+    await store.add_chunks(ids[2], public, [NewChunk("section 1", "text", [1.0, 0.0])], pages=1)
+    await store.set_state(ids[3], KNOWLEDGE_FAILED, "broken.pdf has no text that can be read.")
+    try:
+        await page.reload()
+        await page.get_by_text("Being read: 40% done").wait_for()
+        found += await scan_both_themes(page, "knowledge")
+        await page.get_by_label("File", exact=True).set_input_files(str(_picture(folder, "photo.png", "red")))
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Add to the room's knowledge").click()
+        await page.get_by_role("alert").wait_for()
+        found += await scan_both_themes(page, "knowledge: upload refused")
+    finally:
+        for event_id in ids:
+            await store.remove(event_id)
+    return found
 
 
 async def _admin_pages(page: Any, portal: LivePortal, name: str) -> list[Violation]:

@@ -18,6 +18,8 @@ from pathlib import Path
 import av
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from portal.uploads import UploadRefused as UploadRefused  # what the worker raises
+
 MAX_IMAGE_PIXELS = 40_000_000  # about 7000 x 5700; larger images are refused
 MAX_VIDEO_PIXELS = 8192 * 4320
 THUMBNAIL_SIZE = (400, 400)
@@ -31,10 +33,6 @@ VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"}
 # Pillow's own guard, as a second line: a warning is an error, and its limit is ours.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)
-
-
-class UploadRefused(ValueError):
-    """The upload is not an image or video we accept; the message says why."""
 
 
 @dataclass(frozen=True)

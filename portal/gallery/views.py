@@ -6,17 +6,12 @@ is not in #gallery (an account made in Element, say) is offered to join it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiofiles
 import aiohttp
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -24,26 +19,32 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from common.matrix_ids import is_event_id, is_media_id, is_server_name
 from common.synapse_errors import Forbidden, NotFound, SynapseError
 from portal.accounts.logins import PortalUser
-from portal.app_keys import MATRIX, MEDIA_SLOTS, SETTINGS, require_user
+from portal.app_keys import MATRIX, MEDIA_SLOTS, SETTINGS, UPLOADS_FOLDER, require_user
 from portal.gallery.items import gallery_item
-from portal.gallery.media_checks import CheckedImage, UploadRefused
+from portal.gallery.media_checks import CheckedImage
 from portal.gallery.media_worker import MEDIA_CHECKER
 from portal.gallery.upload_counts import UPLOAD_COUNTS, UploadCounts
 from portal.security import MULTIPART
+from portal.uploads import (
+    CHUNK,
+    STALLED,
+    UploadRefused,
+    file_chunks,
+    receive,
+    remove_quietly,
+    safe_name,
+)
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
 NO_SUCH_POST = "There is no such post."
 MAX_FETCHES_PER_PAGE = 10
-CHUNK = 256 * 1024
 WRITE_TIMEOUT_S = 30.0  # a client that reads nothing for this long is cut off
 READ_TIMEOUT_S = 60.0  # an upload that sends nothing for this long is dropped
-STALLED = "The upload stopped arriving, so it was dropped; try again."
 INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"}
 # Only messages with a `url` (media), so pages hold posts and the paging token is exact.
 MEDIA_FILTER = '{"types":["m.room.message"],"contains_url":true,"lazy_load_members":true}'
-UPLOADS_FOLDER = web.AppKey("uploads_folder", Path)
 
 
 class _NoGallery(Exception):
@@ -146,40 +147,9 @@ async def viewer(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template("viewer.html", request, {"item": item})
 
 
-async def _receive(part: BodyPartReader, folder: Path, limit: int) -> tuple[Path, int]:
-    """Stream one uploaded file to disk, never whole in memory; refuse past `limit` bytes.
-    However the upload ends (refused, aborted, the connection dropped), nothing is left."""
-    fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
-    os.close(fd)
-    path = Path(name)
-    size = 0
-    try:
-        async with aiofiles.open(path, "wb") as out:
-            while chunk := await asyncio.wait_for(part.read_chunk(CHUNK), READ_TIMEOUT_S):
-                size += len(chunk)
-                if size > limit:
-                    raise UploadRefused(f"The file is larger than the {limit // 1024 // 1024} MB limit.")
-                await out.write(chunk)
-    except TimeoutError:  # the sender went quiet: what arrived is dropped, the rest not awaited
-        _remove_all(path)
-        raise UploadRefused(STALLED) from None
-    except BaseException:
-        _remove_all(path)
-        raise
-    return path, size
-
-
 def _remove_all(path: Path) -> None:
     """The upload and what its check wrote beside it."""
-    for leftover in (path, path.with_name(path.name + ".full"), path.with_name(path.name + ".thumb")):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    async with aiofiles.open(path, "rb") as stream:
-        while chunk := await stream.read(CHUNK):
-            yield chunk
+    remove_quietly(path, path.with_name(path.name + ".full"), path.with_name(path.name + ".thumb"))
 
 
 async def _share(request: web.Request, user: PortalUser, path: Path, size: int, filename: str) -> str:
@@ -189,7 +159,7 @@ async def _share(request: web.Request, user: PortalUser, path: Path, size: int, 
     room_id = await _gallery_room(request, user)
     if isinstance(checked, CheckedImage):
         full_size = checked.path.stat().st_size
-        url = await matrix.upload(token, _file_chunks(checked.path), checked.mimetype, filename, full_size)
+        url = await matrix.upload(token, file_chunks(checked.path), checked.mimetype, filename, full_size)
         thumb_bytes = checked.thumbnail_path.read_bytes()
         thumb = await matrix.upload(
             token, thumb_bytes, checked.thumbnail_mimetype, f"thumb-{filename}", len(thumb_bytes)
@@ -209,7 +179,7 @@ async def _share(request: web.Request, user: PortalUser, path: Path, size: int, 
         }
         content: dict[str, Any] = {"msgtype": "m.image", "body": filename, "url": url, "info": info}
     else:
-        url = await matrix.upload(token, _file_chunks(path), checked.mimetype, filename, size)  # streamed
+        url = await matrix.upload(token, file_chunks(path), checked.mimetype, filename, size)  # streamed
         info = {"mimetype": checked.mimetype, "size": size}
         if checked.width and checked.height:
             info.update(w=checked.width, h=checked.height)
@@ -226,11 +196,6 @@ async def _share(request: web.Request, user: PortalUser, path: Path, size: int, 
             }
         content = {"msgtype": "m.video", "body": filename, "url": url, "info": info}
     return await matrix.send(token, room_id, content, uuid.uuid4().hex)
-
-
-def _safe_name(raw: str | None) -> str:
-    name = Path(raw or "upload").name.strip() or "upload"
-    return "".join(ch for ch in name if ch.isprintable() and ch not in '"\\/')[:120] or "upload"
 
 
 async def upload(request: web.Request) -> web.StreamResponse:
@@ -251,13 +216,13 @@ async def upload(request: web.Request) -> web.StreamResponse:
             break
         if not isinstance(part, BodyPartReader) or part.name != "files" or not part.filename:
             continue
-        filename = _safe_name(part.filename)
+        filename = safe_name(part.filename)
         if len(results) >= settings.max_files_per_upload or allowance <= 0:
             results.append({"file": filename, "ok": "", "message": _cap_message(settings, allowance)})
             break  # the rest of the body is not read
         path: Path | None = None
         try:
-            path, size = await _receive(part, request.app[UPLOADS_FOLDER], limit)
+            path, size = await receive(part, request.app[UPLOADS_FOLDER], limit, READ_TIMEOUT_S)
             await _share(request, user, path, size, filename)
             await counts.record(user.user_id)
             allowance -= 1
@@ -358,15 +323,6 @@ async def delete(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/gallery")
 
 
-async def upload_folder(app: web.Application) -> AsyncIterator[None]:
-    """A private folder for uploads in progress; what a crash left there is removed."""
-    folder = app[SETTINGS].data_dir / "portal" / "uploads-tmp"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    started = time.time()
-    for leftover in folder.iterdir():
-        if leftover.stat().st_mtime < started:
-            with contextlib.suppress(OSError):
-                leftover.unlink()
-    app[UPLOADS_FOLDER] = folder
+async def upload_counts(app: web.Application) -> AsyncIterator[None]:
     app[UPLOAD_COUNTS] = UploadCounts(app)
     yield
