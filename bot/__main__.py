@@ -15,6 +15,7 @@ from appdb.engine import create_schema, make_engine
 from appdb.heartbeats import HeartbeatStore
 from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
+from appdb.room_notes import RoomNotesStore
 from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
 from bot.answering import Answerer, AnswerSettings
@@ -38,6 +39,10 @@ from bot.model_writer import ModelWriter
 from bot.ollama_chat import Assistant, ModelCatalogue, Timeouts
 from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
+from bot.room.context import RECENT_MESSAGES, RECENT_PAGE, RecentMessages
+from bot.room.member import RoomSide
+from bot.room.notes import RoomNotes
+from bot.room.persona import Personas
 from bot.runner import BotRunner
 from bot.summary.source import SUMMARY_MAX_PAGES, RoomHistory
 from bot.summary.summarizer import NameBook, Summarizer, SummarySettings
@@ -83,6 +88,16 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     queue = FairQueue(servers, settings.ollama_parallel)
     knowledge = KnowledgeStore(engine)
     embedder = Embedder(queue, servers, settings.embed_model, settings.ollama_timeout)
+    names = NameBook(client)
+    room = RoomSide(
+        Personas(matrix, settings.user_id),
+        RoomNotes(RoomNotesStore(engine), matrix, names.name),
+        RecentMessages(
+            RoomHistory(client, RECENT_MESSAGES, 1, page=RECENT_PAGE), names.name, settings.user_id
+        ),
+        matrix,
+        names.name,
+    )
     commands = CommandRunner(
         catalogue,
         conversations,
@@ -90,6 +105,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         identity.localpart,
         gate,
         KnowledgeCommands(knowledge, matrix, settings.server_name),
+        room,
     )
     writer = ModelWriter(assistant, matrix, servers, queue, settings.ollama_model)
     answerer = Answerer(
@@ -108,6 +124,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         writer,
         gate,
         KnowledgeLookup(knowledge, embedder, matrix, settings.knowledge_min_score, settings.server_name),
+        room,
     )
     indexer = Indexer(
         IndexSettings(
@@ -123,7 +140,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
     summarizer = Summarizer(
         SummarySettings(settings.max_context_tokens, settings.edit_interval_s, settings.max_edits_per_answer),
         RoomHistory(client, settings.summary_max_messages, SUMMARY_MAX_PAGES),
-        NameBook(client),
+        names,
         models,
         matrix,
         writer,
@@ -156,6 +173,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         heartbeats=HeartbeatStore(engine),
         servers=servers,
         assistant=assistant,
+        room=room,
     )
 
 

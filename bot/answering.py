@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from appdb.conversations import ConversationStore
 from bot import strings
 from bot.assistant_gate import AssistantGate
+from bot.formatting import defuse_room_mentions
 from bot.knowledge.lookup import KnowledgeLookup, RoomKnowledge
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO, MediaTooLarge
 from bot.model_writer import ModelWriter, Written, as_is
 from bot.ollama_chat import ModelCatalogue, ModelUnavailable
 from bot.prompt import ImageInput, build_prompt, cut_input, history_messages
+from bot.room.member import RoomSide, RoomView
 from bot.streaming import EditThrottle, StreamingReply
 from bot.values import MediaRef, ReplyTarget
 from common.model_choice import ModelChoice
@@ -52,6 +54,7 @@ class Answerer:
         writer: ModelWriter,
         gate: AssistantGate,
         knowledge: KnowledgeLookup | None = None,
+        room: RoomSide | None = None,
     ) -> None:
         self._settings = settings
         self._catalogue = catalogue
@@ -61,6 +64,7 @@ class Answerer:
         self._writer = writer
         self._gate = gate
         self._knowledge = knowledge
+        self._room = room
 
     async def answer(
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
@@ -74,10 +78,11 @@ class Answerer:
             await self._matrix.notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
-        model, history, knowledge = await asyncio.gather(
+        model, history, knowledge, room = await asyncio.gather(
             self._models.current(target.asker),
             self._memory.recent(target.asker, target.room_id),
             self._room_knowledge(target, question),
+            self._room.for_answer(target) if self._room else _no_room(),
         )
         if isinstance(knowledge, str):  # a room chosen with `!use` that they left
             await self._matrix.notice(target, knowledge, "knowledge")
@@ -92,17 +97,28 @@ class Answerer:
         except ModelUnavailable as failure:
             await reply.finish(self._writer.failure_text(failure), notice=True)
             return
-        system = self._settings.system_prompt
-        if knowledge is not None:
-            system = f"{system}\n\n{knowledge.instructions()}"
+        system = "\n\n".join(
+            part
+            for part in (
+                self._settings.system_prompt,
+                room.instructions,
+                knowledge.instructions() if knowledge else "",
+            )
+            if part
+        )
+        asked = knowledge.question_for_model(question) if knowledge else question
         prompt = build_prompt(
             system,
-            history_messages(history),
-            knowledge.question_for_model(question) if knowledge else question,
+            history_messages(history, room.said_before),
+            room.question(asked),
             self._settings.max_context_tokens,
             image_input,
         )
-        shape = knowledge.shape if knowledge else as_is
+        shown = knowledge.shape if knowledge else as_is
+
+        def shape(text: str) -> str:  # whatever the model or a persona says, it pings nobody
+            return defuse_room_mentions(shown(text))
+
         written = await self._writer.write(target, reply, model, prompt, shape)
         if written is not None:  # else it ended with a notice; a half turn is not memory
             await self._remember(target, reply, question, written, image_input is not None, model, shape)
@@ -156,6 +172,10 @@ class Answerer:
             log.warning("%s", error)
             raise _CannotSee(strings.IMAGE_UNREADABLE) from error
         return ImageInput(data, image.mimetype)
+
+
+async def _no_room() -> RoomView:
+    return RoomView()
 
 
 class _CannotSee(Exception):

@@ -19,7 +19,14 @@ class CommandName(Enum):
     RESET = "reset"
     DOCS = "docs"
     USE = "use"
+    PERSONA = "persona"
+    REMEMBER = "remember"
+    NOTES = "notes"
+    FORGET = "forget"
     UNKNOWN = "unknown"
+
+
+ROOM_COMMANDS = frozenset({CommandName.PERSONA, CommandName.REMEMBER, CommandName.NOTES, CommandName.FORGET})
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,9 @@ def parse_command(text: str) -> Command | None:
     text = text.strip()
     if not text.startswith("!") or len(text) < 2 or text[1].isspace():
         return None
-    word, _, argument = text[1:].partition(" ")
-    word = word.strip().lower()
+    word, *rest = text[1:].split(maxsplit=1)  # the argument may start on the next line
+    argument = rest[0] if rest else ""
+    word = word.lower()
     try:
         name = CommandName(word)
     except ValueError:
@@ -51,6 +59,15 @@ class Catalogue(Protocol):
 class KnowledgeView(Protocol):
     async def docs(self, user_id: str, room_id: str) -> str: ...
     async def use(self, user_id: str, room_id: str, argument: str) -> str: ...
+
+
+class RoomView(Protocol):
+    """The room's own commands: its persona and its shared notes."""
+
+    async def persona(self, user_id: str, room_id: str, argument: str) -> str: ...
+    async def remember(self, user_id: str, room_id: str, fact: str) -> str: ...
+    async def notes(self, room_id: str) -> str: ...
+    async def forget(self, user_id: str, room_id: str, argument: str) -> str: ...
 
 
 class QuotaView(Protocol):
@@ -74,6 +91,7 @@ class CommandRunner:
         bot_localpart: str,
         quota: QuotaView | None = None,
         knowledge: KnowledgeView | None = None,
+        room: RoomView | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._conversations = conversations
@@ -81,6 +99,7 @@ class CommandRunner:
         self._bot = bot_localpart
         self._quota = quota
         self._knowledge = knowledge
+        self._room = room
 
     async def run(self, command: Command, user_id: str, room_id: str) -> str:
         """The reply text (Markdown). Raises ModelUnavailable when Ollama is needed but down."""
@@ -95,10 +114,22 @@ class CommandRunner:
             return await self._knowledge.docs(user_id, room_id)
         if command.name is CommandName.USE and self._knowledge:
             return await self._knowledge.use(user_id, room_id, command.argument)
+        if self._room and command.name in ROOM_COMMANDS:
+            return await self._room_command(command, user_id, room_id)
         if command.name is CommandName.RESET:
             await self._conversations.forget(user_id, room_id)
             return strings.RESET_DONE
         return strings.UNKNOWN_COMMAND.format(command=code_span(command.raw), help_hint=strings.HELP_HINT)
+
+    async def _room_command(self, command: Command, user_id: str, room_id: str) -> str:
+        assert self._room is not None
+        if command.name is CommandName.PERSONA:
+            return await self._room.persona(user_id, room_id, command.argument)
+        if command.name is CommandName.REMEMBER:
+            return await self._room.remember(user_id, room_id, command.argument)
+        if command.name is CommandName.NOTES:
+            return await self._room.notes(room_id)
+        return await self._room.forget(user_id, room_id, command.argument)
 
     async def _list_models(self, user_id: str) -> str:
         names = await self._models.offered_names()

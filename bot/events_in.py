@@ -26,6 +26,7 @@ from bot.rate_limit import Verdict
 from bot.routing import Action
 from bot.timeline import fill_gap
 from bot.values import txn_id
+from common.room_persona import PERSONA_EVENT_TYPE
 
 if TYPE_CHECKING:
     from bot.config import BotSettings
@@ -53,6 +54,7 @@ class EventsIn:
             if info.timeline.limited and since and info.timeline.prev_batch:
                 events = await self._with_gap(room_id, info.timeline.prev_batch, since) + events
             sources = [getattr(event, "source", None) for event in events]
+            self._note_persona_changes(room_id, [*sources, *(getattr(e, "source", None) for e in info.state)])
             if self._p.intake.note_joins(room_id, sources) and room_id in self._greet_on_join:
                 self._greet_on_join.discard(room_id)
                 self._p.tasks.spawn(self._greet(room_id))
@@ -62,6 +64,12 @@ class EventsIn:
                     jobs.append(job)
         jobs += await self._retry_undecryptable()
         return await self._p.ledger.claim(jobs)
+
+    def _note_persona_changes(self, room_id: str, sources: list[object]) -> None:
+        if self._p.room is not None and any(
+            isinstance(source, dict) and source.get("type") == PERSONA_EVENT_TYPE for source in sources
+        ):
+            self._p.room.persona_changed(room_id)
 
     async def _with_gap(self, room_id: str, prev_batch: str, since: str) -> list[Event]:
         oldest_ms = int(time.time() * 1000) - self._settings.catchup_window_s * 1000

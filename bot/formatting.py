@@ -74,6 +74,11 @@ _ROOM_MENTION = re.compile(r"@(room)\b", re.IGNORECASE)
 _USER_ID = re.compile(r"@([a-z0-9._=/+\-]+):[a-z0-9.\-]+(?::\d+)?", re.IGNORECASE)
 
 
+def defuse_room_mentions(text: str) -> str:
+    """`@room` loses its power to notify (a word joiner after the @); names stay."""
+    return _ROOM_MENTION.sub("@\u2060\\1", text)
+
+
 def defuse_mentions(text: str) -> str:
     """`@room` loses its power to notify (a word joiner after the @), and a user id becomes
     its plain name."""

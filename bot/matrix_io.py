@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,8 @@ from nio import (
     MatrixRoom,
     RoomGetEventResponse,
     RoomGetStateEventResponse,
+    RoomGetStateResponse,
+    RoomPutStateResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
 )
@@ -24,8 +27,24 @@ from nio.exceptions import LocalProtocolError
 
 from bot.values import MediaRef, ReplyTarget, txn_id
 from common.matrix_ids import parse_mxc, segment
+from common.power_levels import may_redact_others, may_send_state
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomPower:
+    """A room's `m.room.power_levels` content (None when it has none) and its whole
+    `m.room.create` event (its sender is a creator)."""
+
+    levels: dict[str, Any] | None
+    create: dict[str, Any] | None
+
+    def may_send_state(self, user_id: str, event_type: str) -> bool:
+        return may_send_state(self.levels, self.create, user_id, event_type)
+
+    def may_redact_others(self, user_id: str) -> bool:
+        return may_redact_others(self.levels, self.create, user_id)
 
 
 class MatrixActionFailed(Exception):
@@ -139,6 +158,46 @@ class MatrixIO:
             return room
         response = await self._client.room_resolve_alias(room)
         return str(response.room_id) if isinstance(response, RoomResolveAliasResponse) else None
+
+    async def state(self, room_id: str, event_type: str, state_key: str = "") -> dict[str, Any] | None:
+        """A state event's content; None when the room has none (or it was emptied)."""
+        response = await self._client.room_get_state_event(room_id, event_type, state_key)
+        if isinstance(response, RoomGetStateEventResponse):
+            return response.content if isinstance(response.content, dict) and response.content else None
+        if getattr(response, "status_code", "") == "M_NOT_FOUND":
+            return None
+        raise MatrixActionFailed(
+            f"state {event_type} of {room_id}: {getattr(response, 'message', response)}", permanent=False
+        )
+
+    async def power(self, room_id: str) -> RoomPower:
+        """The room's power levels and its create event: what `common.power_levels` needs."""
+        response = await self._client.room_get_state(room_id)
+        if not isinstance(response, RoomGetStateResponse):
+            raise MatrixActionFailed(
+                f"state of {room_id}: {getattr(response, 'message', response)}", permanent=False
+            )
+        levels: dict[str, Any] | None = None
+        create: dict[str, Any] | None = None
+        for event in response.events:
+            if not isinstance(event, dict) or event.get("state_key") != "":
+                continue
+            if event.get("type") == "m.room.power_levels" and isinstance(event.get("content"), dict):
+                levels = event["content"]
+            elif event.get("type") == "m.room.create":
+                create = event
+        return RoomPower(levels, create)
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any]) -> None:
+        """Set room state as the bot; MatrixActionFailed (permanent when refused) otherwise."""
+        response = await self._client.room_put_state(room_id, event_type, content)
+        if isinstance(response, RoomPutStateResponse):
+            return
+        status = _http_status(response)
+        permanent = status is not None and 400 <= status < 500 and status != 429
+        raise MatrixActionFailed(
+            f"state {event_type} in {room_id}: {getattr(response, 'message', response)}", permanent=permanent
+        )
 
     async def is_member(self, room_id: str, user_id: str) -> bool:
         """Whether `user_id` has joined `room_id` now (the bot must be in that room)."""

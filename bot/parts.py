@@ -14,6 +14,7 @@ from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
 from bot.ollama_chat import Assistant
 from bot.rate_limit import UserRateLimiter
+from bot.room.member import RoomSide
 from bot.sync_position import SyncPosition
 from bot.undecryptable import UndecryptableTracker
 from common.ollama_servers import OllamaServers
@@ -33,3 +34,4 @@ class BotParts:
     heartbeats: HeartbeatStore
     servers: OllamaServers  # the model tier
     assistant: Assistant
+    room: RoomSide | None = None  # personas and notes: told when a room's persona changes

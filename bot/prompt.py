@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -21,8 +22,11 @@ class ImageInput:
         return f"data:{self.mimetype};base64,{base64.b64encode(self.data).decode()}"
 
 
-def history_messages(rows: list[tuple[str, str]]) -> list[BaseMessage]:
-    return [AIMessage(content) if role == AI else HumanMessage(content) for role, content in rows]
+def history_messages(
+    rows: list[tuple[str, str]], asked: Callable[[str], str] = lambda question: question
+) -> list[BaseMessage]:
+    """The remembered turns; `asked` shapes the person's side (their name, in a group room)."""
+    return [AIMessage(content) if role == AI else HumanMessage(asked(content)) for role, content in rows]
 
 
 def new_message(question: str, image: ImageInput | None) -> HumanMessage:

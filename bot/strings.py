@@ -58,7 +58,10 @@ COMMANDS_HELP = (
     "in a thread, the thread), or `@{bot} what did I miss`\n"
     "- `!docs`: the files of this room's knowledge (post a PDF, `.txt` or `.md` file in a room and "
     "I answer questions there from it, with sources)\n"
-    "- `!use #room`: in our direct chat, answer from that room's files (`!use off` to stop)\n\n"
+    "- `!use #room`: in our direct chat, answer from that room's files (`!use off` to stop)\n"
+    "- `!persona <text>`: the role I take in this room (moderators; `!persona` shows it, "
+    "`!persona reset` clears it)\n"
+    "- `!remember <fact>`, `!notes`, `!forget <n>`: notes everyone in this room shares with me\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
 SUMMARY_HEADING = "**Summary: {span}** ({count})"
@@ -159,3 +162,45 @@ KNOWLEDGE_SEARCH_FAILED = (
     "I could not search this room's files just now (the embedding model `{model}` did not answer), "
     "so this answer is not from them."
 )
+
+# The room's persona and shared notes (issue 17).
+PERSONA_NONE = (
+    "This room has no persona: I answer as the plain assistant. The room's moderators can give me one "
+    "with `!persona <how I should be>` (for example `!persona You are the chess club's friendly coach.`)."
+)
+PERSONA_SHOW = "This room's persona (set by {by}):\n\n> {prompt}\n\n`!persona reset` clears it."
+PERSONA_SET = (
+    "Done: that is my persona in this room from now on. It is stored in the room's settings "
+    "(everyone can see it there); `!persona` shows it and `!persona reset` clears it."
+)
+PERSONA_RESET = "Done: I have no persona in this room any more."
+PERSONA_TOO_LONG = "A persona can be at most {limit:,} characters; that one has {length:,}."
+PERSONA_NOT_ALLOWED = (
+    "Sorry, only the room's moderators (people who may change its settings) can change my persona "
+    "here. `!persona` shows the current one."
+)
+PERSONA_BOT_NOT_ALLOWED = (
+    "I may not change this room's settings myself, so I could not store the persona. A moderator can "
+    "give me the power to send `{event_type}` events (or make me a moderator), and then ask again."
+)
+NOTES_REMEMBER_USAGE = (
+    "Tell me what to remember for this room, for example `!remember The key is under the mat.`"
+)
+NOTES_TOO_LONG = "A note can be at most {limit:,} characters; that one has {length:,}."
+NOTES_ROOM_FULL = "This room already has {limit} notes, the most it can keep. `!forget <n>` removes one."
+NOTES_PERSON_FULL = (
+    "You have added {limit} notes in this room, the most one person can. `!forget <n>` removes one."
+)
+NOTES_REMEMBERED = (
+    "Noted for everyone in this room (note {number}). I'll use it when I answer here; `!notes` lists "
+    "the room's notes."
+)
+NOTES_NONE = "This room has no notes. `!remember <fact>` adds one that everyone here shares."
+NOTES_HEADER = "This room's notes (shared with everyone here):"
+NOTES_LINE = "{number}. {text} (added by {name})"
+NOTES_FORGET_USAGE = "Say which note to forget by its number, for example `!forget 2`. `!notes` lists them."
+NOTES_NO_SUCH = "There is no note {number} here (the room has {count}). `!notes` lists them."
+NOTES_NOT_YOURS = (
+    "Sorry, only the person who added note {number}, or one of the room's moderators, can remove it."
+)
+NOTES_FORGOTTEN = "Done: I've forgotten the note “{text}”."

@@ -58,10 +58,11 @@ class Where:
 
 
 class RoomHistory:
-    def __init__(self, client: AsyncClient, max_messages: int, max_pages: int) -> None:
+    def __init__(self, client: AsyncClient, max_messages: int, max_pages: int, page: int = PAGE) -> None:
         self._client = client
         self._max_messages = max_messages
         self._max_pages = max_pages
+        self._page = page
 
     async def span(self, where: Where, request: SummaryRequest) -> Span:
         visibility, membership = await self._asker_view(where)
@@ -120,7 +121,7 @@ class RoomHistory:
                 where.room_id,
                 start=token,
                 direction=MessageDirection.back,
-                limit=PAGE,
+                limit=self._page,
                 message_filter={"types": HISTORY_TYPES},
             )
             if not isinstance(page, RoomMessagesResponse):
