@@ -11,13 +11,14 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from PIL import Image
 
 from appdb.knowledge import NewChunk, PostedFile
 from appdb.models import KNOWLEDGE_FAILED
-from portal.app_keys import ADMIN_ROLES, KNOWLEDGE
+from portal.app_keys import ADMIN_ROLES, CONVERSATIONS, KNOWLEDGE, ROOM_NOTES
 from tests import axe_scan
 from tests import test_portal_chat_browser as chat_browser
 from tests.axe_scan import Violation, report, scan_both_themes, serve_axe
@@ -27,6 +28,7 @@ from tests.ollama_double import OllamaDouble
 from tests.test_portal_accounts import unique
 from tests.test_portal_browser import ARTIFACTS
 from tests.test_portal_chat_browser import LivePortal, _message, _open_room, _person, _send
+from tests.test_portal_conversations_browser import room_with_persona
 
 playwright_api = pytest.importorskip("playwright.async_api")
 if chat_browser.CHROMIUM is None:
@@ -205,11 +207,7 @@ async def test_pages_logged_in_pass_axe_in_both_themes(
     ):
         await _visit(alice, url + path, heading, status)
         found += await scan_both_themes(alice, label)
-    await _visit(alice, f"{url}/conversations", "My AI conversations")
-    found += await scan_both_themes(alice, "conversations")
-    await alice.locator("table.list a").first.click()
-    await alice.get_by_text("You said: what can you do").wait_for()
-    found += await scan_both_themes(alice, "conversation")
+    found += await _conversation_pages(alice, live_portal, alice_name)
 
     found += await _gallery_pages(alice, url, _picture(tmp_path, "harbour.png", "navy"))
     found += await _knowledge_pages(alice, live_portal, alice_name, tmp_path)
@@ -260,6 +258,29 @@ async def _knowledge_pages(page: Any, portal: LivePortal, name: str, folder: Pat
     finally:
         for event_id in ids:
             await store.remove(event_id)
+    return found
+
+
+async def _conversation_pages(page: Any, portal: LivePortal, name: str) -> list[Violation]:
+    """My AI conversations with the AI chat, and a room with a persona and notes; then the
+    AI chat's conversation."""
+    assert portal._runner is not None
+    me = f"@{name}:{portal.settings.server_name}"
+    conversations, notes = portal._runner.app[CONVERSATIONS], portal._runner.app[ROOM_NOTES]
+    for _ in range(100):  # the bot stores the turn just after its answer's final edit
+        if ai_chat := await conversations.overview(me):
+            break
+        await asyncio.sleep(0.1)
+    club = await room_with_persona(portal, name, "Book club", "You are the club's patient librarian.")
+    await conversations.append_turn(me, club, "which book is next?", "The one you chose.")
+    for text in ("We meet on fridays at 19:00", "Bring the book you are reading"):
+        await notes.add(club, me, text, 1_700_000_000_000)
+    await _visit(page, f"{portal.url}/conversations", "My AI conversations")
+    await page.get_by_text("We meet on fridays at 19:00").wait_for()
+    found = await scan_both_themes(page, "conversations: private and shared")
+    await page.locator(f'a[href="/conversations/{quote(ai_chat[0].room_id, safe="")}"]').click()
+    await page.get_by_text("You said: what can you do").wait_for()
+    found += await scan_both_themes(page, "conversation")
     return found
 
 

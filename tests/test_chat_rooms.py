@@ -94,3 +94,26 @@ def test_later_syncs_change_counts_typing_and_remove_left_rooms() -> None:
     # Never yourself; someone whose member event was not loaded (lazy loading): the short name.
     assert rooms.typing_names("!dm") == ["Bob", "carol"]
     assert "!private" not in {s["id"] for s in rooms.summaries()}
+
+
+def _joined(room_id: str, *events: dict[str, object]) -> dict[str, object]:
+    return {"rooms": {"join": {room_id: {"timeline": {"events": list(events)}}}}}
+
+
+def test_the_rooms_assistant_persona_is_shown_shortened_and_cleared_by_a_reset() -> None:
+    rooms = RoomList(ME, BOT)
+    persona = "local.assistant.persona"
+    rooms.apply(_joined("!club", state(persona, {"prompt": "  You are the club's\nquizmaster.  "})))
+    assert rooms.summary("!club")["persona"] == "You are the club's quizmaster."
+
+    rooms.apply(_joined("!club", state(persona, {"prompt": "x"}, key="not-the-room's")))
+    assert rooms.summary("!club")["persona"] == "You are the club's quizmaster.", "another key replaced it"
+
+    rooms.apply(_joined("!club", state(persona, {"prompt": "long " * 100})))
+    shown = rooms.summary("!club")["persona"]
+    assert len(shown) == 200 and shown.endswith("…")
+
+    for reset in ({}, {"prompt": ""}, {"prompt": ["not", "text"]}):
+        rooms.apply(_joined("!club", state(persona, {"prompt": "set again"})))
+        rooms.apply(_joined("!club", state(persona, reset)))
+        assert rooms.summary("!club")["persona"] is None, reset

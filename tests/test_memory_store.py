@@ -59,6 +59,32 @@ async def test_recent_reads_only_the_newest_window_in_order(engine: AsyncEngine)
     assert rows_fetched == [1]  # one bounded query
 
 
+async def test_pages_read_the_whole_conversation_oldest_first_a_bounded_page_at_a_time(
+    engine: AsyncEngine,
+) -> None:
+    memory = ConversationStore(engine, window_messages=6)
+    for i in range(7):
+        await memory.append_turn(ALICE, DM, f"q{i}", f"a{i}")
+        await memory.append_turn(BOB, DM, f"bob q{i}", f"bob a{i}")  # interleaved ids
+    await memory.append_turn(ALICE, PUBLIC, "elsewhere", "elsewhere")
+    rows_per_query: list[int] = []
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def count_rows(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "conversation_messages" in statement:
+            rows_per_query.append(1)
+
+    pages = [page async for page in memory.pages(ALICE, DM, page_size=4)]
+    event.remove(engine.sync_engine, "after_cursor_execute", count_rows)
+
+    assert [len(page) for page in pages] == [4, 4, 4, 2]
+    flat = [(m.role, m.content) for page in pages for m in page]
+    assert flat == [message for i in range(7) for message in (("human", f"q{i}"), ("ai", f"a{i}"))]
+    assert all(m.created_at is not None for page in pages for m in page)
+    assert len(rows_per_query) == 4  # one query per page (the short last page ends it)
+    assert [page async for page in memory.pages(ALICE, "!never:localhost")] == []
+
+
 async def test_reset_forgets_one_room_only(engine: AsyncEngine) -> None:
     memory = ConversationStore(engine, window_messages=100)
     await memory.append_turn(ALICE, DM, "q", "a")

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.room_persona import PERSONA_EVENT_TYPE, Persona, persona_from_event
 from portal.chat.names import labels, short_name
 
 JsonDict = Mapping[str, Any]
+PERSONA_SHOWN_CHARS = 200  # the room header shows a persona's beginning
 
 
 @dataclass
@@ -28,6 +30,7 @@ class RoomState:
     invited_direct: bool = False
     encrypted: bool = False
     last_ts: int = 0
+    persona: Persona | None = None  # the assistant's, chosen by the room
 
 
 def _rooms(section: object) -> list[tuple[str, JsonDict]]:
@@ -46,6 +49,11 @@ def _mapping(value: object) -> JsonDict:
 def _state_events(section: JsonDict | None) -> list[JsonDict]:
     events = _mapping(section).get("events")
     return [e for e in events if isinstance(e, Mapping)] if isinstance(events, list) else []
+
+
+def _shortened(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= PERSONA_SHOWN_CHARS else line[: PERSONA_SHOWN_CHARS - 1] + "…"
 
 
 class RoomList:
@@ -126,6 +134,8 @@ class RoomList:
             room.alias = str(content.get("alias") or "") or None
         elif kind == "m.room.encryption":
             room.encrypted = True  # encryption cannot be turned off again
+        elif kind == PERSONA_EVENT_TYPE and event.get("state_key") == "":
+            room.persona = persona_from_event(event, self.bot)
         elif kind == "m.room.join_rules":
             room.join_rule = str(content.get("join_rule") or "") or None
         elif kind == "m.room.member":
@@ -180,6 +190,7 @@ class RoomList:
             "unread": room.unread,
             "highlights": room.highlights,
             "last_ts": room.last_ts,
+            "persona": _shortened(room.persona.prompt) if room.persona else None,
         }
 
     def summaries(self, room_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -121,6 +121,7 @@ async function openRoom(roomId) {
   if (window.location.hash !== `#room=${roomId}`) history.replaceState(null, '', `#room=${roomId}`);
   $('room-title').textContent = text.loading;
   $('ai-tools').hidden = true;
+  $('room-persona').hidden = true;
   refreshHeader();
   $('composer').hidden = false;
   $('send-error').textContent = '';
@@ -182,6 +183,8 @@ function refreshHeader() {
   const room = state.current && state.rooms.get(state.current);
   if (!room) return;
   $('room-title').textContent = room.name;
+  $('room-persona').textContent = room.persona ? text.persona(room.persona) : '';
+  $('room-persona').hidden = !room.persona;
   $('encrypted-note').hidden = !room.encrypted;
   $('message').disabled = room.encrypted;
   const isAi = room.kind === 'ai';

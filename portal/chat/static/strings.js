@@ -17,6 +17,7 @@ export const text = {
   join: 'Join',
   aiOffline: 'The AI service is offline.',
   modelSaved: (model) => `Saved: the assistant now answers you with ${model}.`,
+  persona: (prompt) => `This room's assistant persona: ${prompt}`,
   confirmForget: 'Forget this conversation? The assistant will no longer remember it.',
   forgotten: 'Forgotten: the assistant no longer remembers this conversation.',
   sending: 'Sending…',
