@@ -4,7 +4,7 @@ the chat's "Forget"). Reads are bounded: the newest window, never a whole histor
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from appdb.conversation_roles import AI, HUMAN
-from appdb.models import ConversationMessage
+from appdb.models import BotAnswer, ConversationMessage
 
 InTransaction = Callable[[AsyncSession], Awaitable[None]]
 
@@ -52,6 +52,37 @@ class ConversationStore:
             rows = (await session.execute(query)).all()
         return [Remembered(role, content, created) for role, content, created in reversed(rows)]
 
+    async def pages(
+        self, user_id: str, room_id: str, page_size: int = 500
+    ) -> AsyncGenerator[list[Remembered], None]:
+        """The whole conversation, oldest first, one page at a time (for an export): each
+        page is one short query that starts after the last page's newest message, so no
+        transaction stays open between pages and memory holds one page, whatever the length."""
+        after = 0
+        while True:
+            query = (
+                select(
+                    ConversationMessage.id,
+                    ConversationMessage.role,
+                    ConversationMessage.content,
+                    ConversationMessage.created_at,
+                )
+                .where(
+                    ConversationMessage.user_id == user_id,
+                    ConversationMessage.room_id == room_id,
+                    ConversationMessage.id > after,
+                )
+                .order_by(ConversationMessage.id)
+                .limit(page_size)
+            )
+            async with self._sessions() as session:
+                rows = (await session.execute(query)).all()
+            if rows:
+                yield [Remembered(role, content, created) for _, role, content, created in rows]
+            if len(rows) < page_size:
+                return
+            after = rows[-1][0]
+
     async def append_turn(
         self, user_id: str, room_id: str, question: str, answer: str, *, also: InTransaction | None = None
     ) -> None:
@@ -70,12 +101,16 @@ class ConversationStore:
                 await also(session)
 
     async def forget(self, user_id: str, room_id: str) -> int:
-        """Forget this conversation; returns how many messages were forgotten."""
+        """Forget this conversation, with the copies of its turns kept for reactions on the
+        answers (`appdb.answers`); returns how many messages were forgotten."""
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(ConversationMessage).where(
                     ConversationMessage.user_id == user_id, ConversationMessage.room_id == room_id
                 )
+            )
+            await session.execute(
+                delete(BotAnswer).where(BotAnswer.asker == user_id, BotAnswer.room_id == room_id)
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

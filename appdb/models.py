@@ -289,3 +289,56 @@ class AnswerFeedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(255))
     day: Mapped[date] = mapped_column(Date)
+
+
+REMINDER_ACTIVE = "active"  # waiting for its next due instant
+REMINDER_SENDING = "sending"  # claimed: its due firing may have been posted; resent with the same txn
+REMINDER_DONE = "done"  # a one-off posted, or cancelled: kept a while so a resumed job finds it
+
+
+class Reminder(Base):
+    """A reminder the bot posts in its room at `next_due_ms` (UTC); a recurring one keeps
+    its rule and moves to its next instant once posted. `event_id`, the message that set
+    it, makes setting it idempotent (a resumed job finds it)."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    mention: Mapped[bool] = mapped_column(Boolean)  # "remind me": the author is mentioned
+    rule: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: once
+    time_zone: Mapped[str] = mapped_column(String(64))
+    next_due_ms: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ux_reminders_event_id", "event_id", unique=True),
+        Index("ix_reminders_state_due", "state", "next_due_ms"),
+        Index("ix_reminders_room_id", "room_id", "next_due_ms"),
+        Index("ix_reminders_author", "author"),
+    )
+
+
+class PersonTimeZone(Base):
+    """The time zone a person chose with `!timezone` (IANA name)."""
+
+    __tablename__ = "person_time_zones"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+
+
+class RoomTimeZone(Base):
+    """The time zone a room's moderator chose with `!timezone room` (IANA name)."""
+
+    __tablename__ = "room_time_zones"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    set_by: Mapped[str] = mapped_column(String(255))

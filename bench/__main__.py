@@ -11,13 +11,24 @@ from bench import (
     knowledge_bench,
     latency_bench,
     portal_bench,
+    reminders_bench,
     summary_bench,
     usage_bench,
 )
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {"bot", "portal", "chat", "latency", "usage", "summary", "knowledge", "indexing"}
+    wanted = set(argv) or {
+        "bot",
+        "portal",
+        "chat",
+        "latency",
+        "usage",
+        "summary",
+        "knowledge",
+        "indexing",
+        "reminders",
+    }
     if "bot" in wanted:
         print(bot_bench.run())
     if "portal" in wanted:
@@ -34,6 +45,8 @@ def main(argv: list[str]) -> int:
         print(knowledge_bench.run())
     if "indexing" in wanted:
         print(indexing_bench.run())
+    if "reminders" in wanted:
+        print(reminders_bench.run())
     return 0
 
 

@@ -10,11 +10,13 @@ import sys
 from nio import AsyncClient, AsyncClientConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.answers import AnswerStore
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.heartbeats import HeartbeatStore
 from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
+from appdb.reminders import Caps, ReminderStore
 from appdb.room_notes import RoomNotesStore
 from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
@@ -39,6 +41,10 @@ from bot.model_writer import ModelWriter
 from bot.ollama_chat import Assistant, ModelCatalogue, Timeouts
 from bot.parts import BotParts
 from bot.rate_limit import UserRateLimiter
+from bot.reactions import Reactions
+from bot.reminders.commands import ReminderCommands
+from bot.reminders.scheduler import ReminderScheduler
+from bot.reminders.setter import ReminderSetter
 from bot.room.context import RECENT_MESSAGES, RECENT_PAGE, RecentMessages
 from bot.room.member import RoomSide
 from bot.room.notes import RoomNotes
@@ -93,11 +99,15 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         Personas(matrix, settings.user_id),
         RoomNotes(RoomNotesStore(engine), matrix, names.name),
         RecentMessages(
-            RoomHistory(client, RECENT_MESSAGES, 1, page=RECENT_PAGE), names.name, settings.user_id
+            RoomHistory(client, RECENT_MESSAGES, 1, page=RECENT_PAGE, synced_view=True),
+            names.name,
+            settings.user_id,
         ),
         matrix,
         names.name,
     )
+    reminder_store = ReminderStore(engine)
+    scheduler = ReminderScheduler(reminder_store, matrix, settings.reminder_grace_s)
     commands = CommandRunner(
         catalogue,
         conversations,
@@ -106,17 +116,20 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         gate,
         KnowledgeCommands(knowledge, matrix, settings.server_name),
         room,
+        ReminderCommands(reminder_store, matrix, names.name, identity.localpart),
     )
     writer = ModelWriter(assistant, matrix, servers, queue, settings.ollama_model)
+    answers = AnswerStore(engine)
+    answer_settings = AnswerSettings(
+        system_prompt=settings.system_prompt,
+        max_context_tokens=settings.max_context_tokens,
+        max_input_chars=settings.max_input_chars,
+        edit_interval_s=settings.edit_interval_s,
+        max_edits=settings.max_edits_per_answer,
+        max_image_bytes=settings.max_image_bytes,
+    )
     answerer = Answerer(
-        AnswerSettings(
-            system_prompt=settings.system_prompt,
-            max_context_tokens=settings.max_context_tokens,
-            max_input_chars=settings.max_input_chars,
-            edit_interval_s=settings.edit_interval_s,
-            max_edits=settings.max_edits_per_answer,
-            max_image_bytes=settings.max_image_bytes,
-        ),
+        answer_settings,
         catalogue,
         conversations,
         models,
@@ -125,7 +138,9 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         gate,
         KnowledgeLookup(knowledge, embedder, matrix, settings.knowledge_min_score, settings.server_name),
         room,
+        answers,
     )
+    reactions = Reactions(answer_settings, answers, answerer, writer, matrix, gate)
     indexer = Indexer(
         IndexSettings(
             settings.knowledge_max_bytes,
@@ -148,6 +163,17 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         ledger,
         settings.user_id,
     )
+    reminders = ReminderSetter(
+        reminder_store,
+        Caps(settings.reminders_per_room, settings.reminders_per_person),
+        models,
+        writer,
+        matrix,
+        gate,
+        ledger,
+        scheduler.wake,
+        identity.localpart,
+    )
     limiter = UserRateLimiter(settings.user_rate_limit)
     dispatcher = Dispatcher(
         answerer,
@@ -159,6 +185,8 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         limiter.description,
         settings.catchup_window_s,
         indexer,
+        reactions,
+        reminders,
     )
     return BotParts(
         client=client,
@@ -174,6 +202,7 @@ def build_parts(settings: BotSettings, engine: AsyncEngine) -> BotParts:
         servers=servers,
         assistant=assistant,
         room=room,
+        reminders=scheduler,
     )
 
 

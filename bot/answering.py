@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from langchain_core.messages import BaseMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from appdb.answers import Answered, AnswerStore
 from appdb.conversations import ConversationStore
 from bot import strings
 from bot.assistant_gate import AssistantGate
@@ -55,6 +58,7 @@ class Answerer:
         gate: AssistantGate,
         knowledge: KnowledgeLookup | None = None,
         room: RoomSide | None = None,
+        answers: AnswerStore | None = None,
     ) -> None:
         self._settings = settings
         self._catalogue = catalogue
@@ -65,6 +69,7 @@ class Answerer:
         self._gate = gate
         self._knowledge = knowledge
         self._room = room
+        self._answers = answers
 
     async def answer(
         self, target: ReplyTarget, question: str, image: MediaRef | None = None, *, resumed: bool = False
@@ -78,6 +83,26 @@ class Answerer:
             await self._matrix.notice(target, strings.INPUT_CUT.format(limit=limit), "cut")
         if image is not None and not question:
             question = strings.DEFAULT_IMAGE_QUESTION
+        context = await self.context(target, question)
+        throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
+        reply = StreamingReply(self._matrix, target, throttle, resumed=resumed)
+        try:
+            image_input = await self._image_input(context.model, image) if image else None
+        except _CannotSee as refusal:
+            await reply.finish(str(refusal), notice=True)
+            return
+        except ModelUnavailable as failure:
+            await reply.finish(self._writer.failure_text(failure), notice=True)
+            return
+        prompt, shape = self.compose(context, question, image_input)
+        written = await self._writer.write(target, reply, context.model, prompt, shape)
+        if written is not None:  # else it ended with a notice; a half turn is not memory
+            await self._remember(
+                target, reply, question, written, image_input is not None, context.model, shape
+            )
+
+    async def context(self, target: ReplyTarget, question: str) -> AnswerContext:
+        """The person's model and memory, the room's knowledge and the room itself, read together."""
         model, history, knowledge, room = await asyncio.gather(
             self._models.current(target.asker),
             self._memory.recent(target.asker, target.room_id),
@@ -87,16 +112,13 @@ class Answerer:
         if isinstance(knowledge, str):  # a room chosen with `!use` that they left
             await self._matrix.notice(target, knowledge, "knowledge")
             knowledge = None
-        throttle = EditThrottle(self._settings.edit_interval_s, self._settings.max_edits)
-        reply = StreamingReply(self._matrix, target, throttle, resumed=resumed)
-        try:
-            image_input = await self._image_input(model, image) if image else None
-        except _CannotSee as refusal:
-            await reply.finish(str(refusal), notice=True)
-            return
-        except ModelUnavailable as failure:
-            await reply.finish(self._writer.failure_text(failure), notice=True)
-            return
+        return AnswerContext(model, history, knowledge, room)
+
+    def compose(
+        self, context: AnswerContext, question: str, image: ImageInput | None = None
+    ) -> tuple[list[BaseMessage], Callable[[str], str]]:
+        """The prompt, and how the answer is shown (its sources; never a ping of the room)."""
+        knowledge, room = context.knowledge, context.room
         system = "\n\n".join(
             part
             for part in (
@@ -109,19 +131,17 @@ class Answerer:
         asked = knowledge.question_for_model(question) if knowledge else question
         prompt = build_prompt(
             system,
-            history_messages(history, room.said_before),
+            history_messages(context.history, room.said_before),
             room.question(asked),
             self._settings.max_context_tokens,
-            image_input,
+            image,
         )
         shown = knowledge.shape if knowledge else as_is
 
         def shape(text: str) -> str:  # whatever the model or a persona says, it pings nobody
             return defuse_room_mentions(shown(text))
 
-        written = await self._writer.write(target, reply, model, prompt, shape)
-        if written is not None:  # else it ended with a notice; a half turn is not memory
-            await self._remember(target, reply, question, written, image_input is not None, model, shape)
+        return prompt, shape
 
     async def _room_knowledge(self, target: ReplyTarget, question: str) -> RoomKnowledge | str | None:
         return await self._knowledge.for_question(target, question) if self._knowledge else None
@@ -139,14 +159,27 @@ class Answerer:
         answer = stream.visible
         shown = f"{answer}\n\n{strings.ANSWER_AT_LENGTH_LIMIT}" if stream.stopped_at_length else answer
         shown = shape(shown)
-        await reply.finish(shown or "…")
+        answer_id = await reply.finish(shown or "…")
         stored_question = f"{IMAGE_MARK}{question}" if image else question
         done = EventLedger.completion(target.event_id)
         counted = self._gate.count(target.asker, target.room_id, model, stream.spent)
+        answered = Answered(
+            answer_id,
+            target.room_id,
+            target.event_id,
+            target.asker,
+            target.thread_root,
+            stored_question,
+            answer,
+            model,
+            stream.stopped_at_length,
+        )
 
         async def done_and_counted(session: AsyncSession) -> None:
             await done(session)
             await counted(session)
+            if self._answers is not None:  # so a 🔁 or ⏩ on it can find its question
+                await AnswerStore.recording(answered, int(time.time() * 1000))(session)
 
         await self._memory.append_turn(
             target.asker, target.room_id, stored_question, answer, also=done_and_counted
@@ -172,6 +205,14 @@ class Answerer:
             log.warning("%s", error)
             raise _CannotSee(strings.IMAGE_UNREADABLE) from error
         return ImageInput(data, image.mimetype)
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    model: str
+    history: list[tuple[str, str]]
+    knowledge: RoomKnowledge | None
+    room: RoomView
 
 
 async def _no_room() -> RoomView:

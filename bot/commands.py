@@ -23,9 +23,13 @@ class CommandName(Enum):
     REMEMBER = "remember"
     NOTES = "notes"
     FORGET = "forget"
+    TIMEZONE = "timezone"
+    REMINDERS = "reminders"
+    CANCEL = "cancel"
     UNKNOWN = "unknown"
 
 
+REMINDER_COMMANDS = frozenset({CommandName.TIMEZONE, CommandName.REMINDERS, CommandName.CANCEL})
 ROOM_COMMANDS = frozenset({CommandName.PERSONA, CommandName.REMEMBER, CommandName.NOTES, CommandName.FORGET})
 
 
@@ -70,6 +74,14 @@ class RoomView(Protocol):
     async def forget(self, user_id: str, room_id: str, argument: str) -> str: ...
 
 
+class RemindersView(Protocol):
+    """`!timezone`, `!reminders` and `!cancel` (bot/reminders/commands.py)."""
+
+    async def timezone(self, user_id: str, room_id: str, argument: str) -> str: ...
+    async def listing(self, room_id: str) -> str: ...
+    async def cancel(self, user_id: str, room_id: str, argument: str) -> str: ...
+
+
 class QuotaView(Protocol):
     async def quota_left(self, user_id: str) -> str | None: ...
 
@@ -92,6 +104,7 @@ class CommandRunner:
         quota: QuotaView | None = None,
         knowledge: KnowledgeView | None = None,
         room: RoomView | None = None,
+        reminders: RemindersView | None = None,
     ) -> None:
         self._catalogue = catalogue
         self._conversations = conversations
@@ -100,6 +113,7 @@ class CommandRunner:
         self._quota = quota
         self._knowledge = knowledge
         self._room = room
+        self._reminders = reminders
 
     async def run(self, command: Command, user_id: str, room_id: str) -> str:
         """The reply text (Markdown). Raises ModelUnavailable when Ollama is needed but down."""
@@ -116,6 +130,8 @@ class CommandRunner:
             return await self._knowledge.use(user_id, room_id, command.argument)
         if self._room and command.name in ROOM_COMMANDS:
             return await self._room_command(command, user_id, room_id)
+        if self._reminders and command.name in REMINDER_COMMANDS:
+            return await self._reminder_command(command, user_id, room_id)
         if command.name is CommandName.RESET:
             await self._conversations.forget(user_id, room_id)
             return strings.RESET_DONE
@@ -130,6 +146,14 @@ class CommandRunner:
         if command.name is CommandName.NOTES:
             return await self._room.notes(room_id)
         return await self._room.forget(user_id, room_id, command.argument)
+
+    async def _reminder_command(self, command: Command, user_id: str, room_id: str) -> str:
+        assert self._reminders is not None
+        if command.name is CommandName.TIMEZONE:
+            return await self._reminders.timezone(user_id, room_id, command.argument)
+        if command.name is CommandName.REMINDERS:
+            return await self._reminders.listing(room_id)
+        return await self._reminders.cancel(user_id, room_id, command.argument)
 
     async def _list_models(self, user_id: str) -> str:
         names = await self._models.offered_names()

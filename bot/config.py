@@ -53,6 +53,9 @@ class BotSettings:
     knowledge_read_timeout_s: float  # reading one file's text, in the worker process
     knowledge_worker_mb: int  # the worker process's memory limit
     knowledge_min_score: float  # passages less similar to a question than this are not used
+    reminders_per_room: int = 50  # reminders still to come one room may have
+    reminders_per_person: int = 20  # reminders still to come one person may have, in all rooms
+    reminder_grace_s: int = 3600  # a reminder due while the bot was down is posted late within this
 
     @property
     def state_dir(self) -> Path:
@@ -110,6 +113,11 @@ class BotSettings:
             summary_max_messages=get_int(
                 env, "SUMMARY_MAX_MESSAGES", MAX_MESSAGES, minimum=10, maximum=MAX_MESSAGES
             ),
+            reminders_per_room=get_int(env, "REMINDERS_PER_ROOM", 50, minimum=1, maximum=100_000),
+            reminders_per_person=get_int(env, "REMINDERS_PER_PERSON", 20, minimum=1, maximum=100_000),
+            # At most 12 h: Synapse remembers a transaction id for a day, and a firing resent
+            # after a crash must still be recognised (bot/reminders/messages.py).
+            reminder_grace_s=get_int(env, "REMINDER_GRACE_SECONDS", 3600, minimum=0, maximum=12 * 3600),
         )
 
 

@@ -22,6 +22,8 @@ from bot.knowledge.indexer import Indexer
 from bot.ledger import EventLedger
 from bot.matrix_io import MatrixActionFailed, MatrixIO
 from bot.ollama_chat import ModelUnavailable
+from bot.reactions import Reactions
+from bot.reminders.setter import ReminderSetter
 from bot.routing import Action
 from bot.summary.summarizer import Summarizer
 from bot.values import MediaRef
@@ -43,6 +45,8 @@ class Dispatcher:
         rate_description: str,
         catchup_window_s: int,
         indexer: Indexer | None = None,
+        reactions: Reactions | None = None,
+        reminders: ReminderSetter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._answerer = answerer
@@ -55,6 +59,8 @@ class Dispatcher:
         self._window_s = catchup_window_s
         self._clock = clock
         self._indexer = indexer
+        self._reactions = reactions
+        self._reminders = reminders
 
     async def run(self, job: Job, *, resumed: bool = False) -> None:
         deadline = job.received_ms / 1000 + self._window_s
@@ -94,6 +100,10 @@ class Dispatcher:
             await self._summarizer.summarize(job.target, job.question, job.received_ms, resumed=resumed)
         elif job.action is Action.INDEX and job.media is not None and self._indexer:
             await self._indexer.index(job.target, job.question, job.media, job.received_ms)
+        elif job.action is Action.REACT and job.about and self._reactions:
+            await self._reactions.react(job.target, job.question, job.about)
+        elif job.action is Action.REMIND and self._reminders:
+            await self._reminders.set(job.target, job.question, job.received_ms)
         elif job.action is Action.UNINDEX and self._indexer:
             await self._indexer.forget(job.target.room_id, job.question)
         elif job.action is Action.COMMAND and job.command is not None:

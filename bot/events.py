@@ -208,6 +208,52 @@ def parse_redaction(source: object) -> Redaction | None:
     return Redaction(event.event_id, event.sender, event.origin_server_ts, redacts)
 
 
+REACTION_TYPE = "m.reaction"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """Someone reacted to an event (`about`) with `key` (an emoji, usually)."""
+
+    event_id: str
+    sender: str
+    timestamp_ms: int
+    about: str
+    key: str
+
+
+class _Annotation(_Strict):
+    rel_type: str
+    event_id: str
+    key: str
+
+
+class _ReactionContent(_Strict):
+    relates_to: _Annotation = Field(alias="m.relates_to")
+
+
+class _ReactionEvent(_Strict):
+    type: str
+    event_id: str
+    sender: str
+    origin_server_ts: int
+    content: _ReactionContent
+
+
+def parse_reaction(source: object) -> Reaction | None:
+    """The reaction in `source`, or None when it is no (usable) reaction."""
+    try:
+        event = _ReactionEvent.model_validate(source)
+    except ValidationError:
+        return None
+    relation = event.content.relates_to
+    if event.type != REACTION_TYPE or relation.rel_type != "m.annotation":
+        return None
+    return Reaction(
+        event.event_id, event.sender, event.origin_server_ts, relation.event_id, relation.key[:64]
+    )
+
+
 class _MemberContent(_Strict):
     membership: str
 

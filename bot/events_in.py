@@ -23,7 +23,7 @@ from bot.intake import RoomFacts
 from bot.jobs import Job
 from bot.matrix_io import MatrixActionFailed, is_direct_chat
 from bot.rate_limit import Verdict
-from bot.routing import Action
+from bot.routing import AGAIN, GO_ON, Action
 from bot.timeline import fill_gap
 from bot.values import txn_id
 from common.room_persona import PERSONA_EVENT_TYPE
@@ -114,7 +114,9 @@ class EventsIn:
         job = self._p.intake.job_for(room, getattr(event, "source", None))
         if job is None:
             return None
-        if job.action in (Action.ANSWER, Action.COMMAND, Action.SUMMARIZE):
+        if job.action in (Action.ANSWER, Action.COMMAND, Action.SUMMARIZE, Action.REMIND) or (
+            job.action is Action.REACT and job.question in (AGAIN, GO_ON)
+        ):
             verdict = self._p.limiter.check(job.target.asker)
             if verdict is Verdict.REFUSE_QUIETLY:
                 return None

@@ -8,9 +8,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.events import Message, Redaction, own_join_time, parse_message, parse_redaction
+from bot.events import (
+    Message,
+    Reaction,
+    Redaction,
+    own_join_time,
+    parse_message,
+    parse_reaction,
+    parse_redaction,
+)
 from bot.jobs import Job
-from bot.routing import Action, IncomingMessage, route
+from bot.routing import Action, IncomingMessage, reaction_meaning, route
 from bot.values import BotIdentity, ReplyTarget
 from common.matrix_ids import server_of
 
@@ -53,7 +61,10 @@ class Intake:
         message = parse_message(source)
         if message is None:
             redaction = parse_redaction(source)
-            return self._unindex_job(room, redaction, now_ms) if redaction else None
+            if redaction is not None:
+                return self._unindex_job(room, redaction, now_ms)
+            reaction = parse_reaction(source)
+            return self._reaction_job(room, reaction, now_ms) if reaction else None
         if message.is_edit:  # edits of earlier messages are not new questions
             return None
         if server_of(message.sender) not in self._allowed_servers:
@@ -85,6 +96,19 @@ class Intake:
             return None
         target = ReplyTarget(room.room_id, redaction.event_id, redaction.sender)
         return Job(Action.UNINDEX, target, redaction.redacts, received_ms=redaction.timestamp_ms)
+
+    def _reaction_job(self, room: RoomFacts, reaction: Reaction, now_ms: int | None) -> Job | None:
+        """🔁, ⏩, 👍 or 👎 from a person of an allowed server; whether it is on one of the
+        bot's answers, and theirs to use, is for `bot.reactions` to find out."""
+        meaning = reaction_meaning(reaction.key)
+        if meaning is None or reaction.sender == self.identity.user_id:
+            return None
+        if server_of(reaction.sender) not in self._allowed_servers:
+            return None
+        if self.is_stale(room.room_id, reaction.timestamp_ms, now_ms):
+            return None
+        target = ReplyTarget(room.room_id, reaction.event_id, reaction.sender)
+        return Job(Action.REACT, target, meaning, received_ms=reaction.timestamp_ms, about=reaction.about)
 
     def is_stale(self, room_id: str, timestamp_ms: int, now_ms: int | None = None) -> bool:
         """History from before the bot joined, or older than the catch-up window, is never answered."""

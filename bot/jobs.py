@@ -26,6 +26,7 @@ class Job:
     reply_to_image: str | None = None  # an event id whose image should go with the question
     received_ms: int = 0  # the question's own timestamp: the catch-up window counts from it
     command: Command | None = None  # for a COMMAND job: the command, parsed once by routing
+    about: str | None = None  # for a REACT job: the answer reacted to
 
     @property
     def event_id(self) -> str:
@@ -48,6 +49,7 @@ class Job:
             "media": asdict(self.media) if self.media else None,
             "reply_to_image": self.reply_to_image,
             "received_ms": self.received_ms,
+            "about": self.about,
         }
         return json.dumps(data)
 
@@ -68,6 +70,7 @@ class Job:
                 command=parse_command(str(data["question"]))
                 if data["action"] == Action.COMMAND.value
                 else None,
+                about=data.get("about"),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise UnreadableJob(str(error)) from error

@@ -172,21 +172,22 @@ class MatrixIO:
 
     async def power(self, room_id: str) -> RoomPower:
         """The room's power levels and its create event: what `common.power_levels` needs."""
+        events = await self.state_events(room_id, "m.room.power_levels", "m.room.create")
+        levels = events.get("m.room.power_levels", {}).get("content")
+        return RoomPower(levels if isinstance(levels, dict) else None, events.get("m.room.create"))
+
+    async def state_events(self, room_id: str, *event_types: str) -> dict[str, dict[str, Any]]:
+        """The whole state events (sender included) of these types with the empty state key."""
         response = await self._client.room_get_state(room_id)
         if not isinstance(response, RoomGetStateResponse):
             raise MatrixActionFailed(
                 f"state of {room_id}: {getattr(response, 'message', response)}", permanent=False
             )
-        levels: dict[str, Any] | None = None
-        create: dict[str, Any] | None = None
-        for event in response.events:
-            if not isinstance(event, dict) or event.get("state_key") != "":
-                continue
-            if event.get("type") == "m.room.power_levels" and isinstance(event.get("content"), dict):
-                levels = event["content"]
-            elif event.get("type") == "m.room.create":
-                create = event
-        return RoomPower(levels, create)
+        return {
+            event["type"]: event
+            for event in response.events
+            if isinstance(event, dict) and event.get("state_key") == "" and event.get("type") in event_types
+        }
 
     async def put_state(self, room_id: str, event_type: str, content: dict[str, Any]) -> None:
         """Set room state as the bot; MatrixActionFailed (permanent when refused) otherwise."""

@@ -14,6 +14,7 @@ from bot.ledger import EventLedger
 from bot.matrix_io import MatrixIO
 from bot.ollama_chat import Assistant
 from bot.rate_limit import UserRateLimiter
+from bot.reminders.scheduler import ReminderScheduler
 from bot.room.member import RoomSide
 from bot.sync_position import SyncPosition
 from bot.undecryptable import UndecryptableTracker
@@ -35,3 +36,4 @@ class BotParts:
     servers: OllamaServers  # the model tier
     assistant: Assistant
     room: RoomSide | None = None  # personas and notes: told when a room's persona changes
+    reminders: ReminderScheduler | None = None  # started after the first sync, stopped with the bot

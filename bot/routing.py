@@ -34,6 +34,8 @@ class Action(Enum):
     SUMMARIZE = "summarize"  # a catch-up summary; the question is the request's wording
     INDEX = "index"  # a file posted in the room: read it into the room's knowledge
     UNINDEX = "unindex"  # a message was removed: if it was a file, forget its knowledge
+    REACT = "react"  # a reaction on one of the bot's answers: 🔁, ⏩, 👍 or 👎 (the question)
+    REMIND = "remind"  # `remind us friday 18:00 …`, `every monday 9:00 …`: a reminder to set
     # Not a routing outcome: the rate limiter turns an answer or command into this.
     RATE_LIMITED = "rate_limited"
 
@@ -58,6 +60,16 @@ def _address_pattern(bot: BotIdentity) -> re.Pattern[str]:
         rf"^\s*(?:{full}(?=$|[\s:,])[:,]?|{short}(?=$|[\s,]|:(?:\s|$))[:,]?|{pill}:(?=\s|$))(?P<rest>.*)$",
         re.IGNORECASE | re.DOTALL,
     )
+
+
+# Reactions the bot acts on, by what they ask (a variation selector after the emoji is the same emoji).
+AGAIN, GO_ON, GOOD, BAD = "again", "go on", "good", "bad"
+REACTIONS = {"🔁": AGAIN, "⏩": GO_ON, "👍": GOOD, "👎": BAD}
+
+
+def reaction_meaning(key: str) -> str | None:
+    """What a reaction asks of the bot ("again", "go on", "good", "bad"), or None."""
+    return REACTIONS.get(key.replace("\ufe0f", "").strip())
 
 
 def strip_address(body: str, bot: BotIdentity) -> str | None:
@@ -109,10 +121,14 @@ def route(message: IncomingMessage, bot: BotIdentity) -> Decision:
     command = parse_command(question)
     if command is not None:
         return Decision(Action.COMMAND, question=question, reason="command", command=command)
+    if _REMINDER_WORDS.match(question):
+        return Decision(Action.REMIND, question=question, reason="reminder asked")
     where = "direct chat" if message.is_direct else "addressed to the bot"
     return Decision(Action.ANSWER, question=question, reason=where)
 
 
+# An addressed message that starts with "remind" or "every" (whole words) sets a reminder.
+_REMINDER_WORDS = re.compile(r"^(?:remind|every)\b", re.IGNORECASE)
 _SUMMARY_COMMAND = re.compile(r"^\s*!summar(?:y|ize|ise)(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
 _SUMMARY_WORDS = re.compile(r"^(?:summar(?:y|ize|ise))\b[:,]?(?P<rest>.*)$", re.IGNORECASE | re.DOTALL)
 

@@ -56,6 +56,7 @@ class BotRunner:
         self._joined_at = float("-inf")
         self._beat_at = float("-inf")
         self._was_ready = False
+        self._reminders: asyncio.Task[None] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         watch = asyncio.create_task(self._p.servers.watch())
@@ -65,6 +66,9 @@ class BotRunner:
         finally:
             watch.cancel()
             warm.cancel()
+            if self._reminders is not None:  # a firing cut off is resent at the next start
+                self._reminders.cancel()
+                await asyncio.gather(self._reminders, return_exceptions=True)
 
     async def _warm_up(self) -> None:
         """Load the default model on every server that has it, so the first question after
@@ -109,6 +113,8 @@ class BotRunner:
             backoff = 1.0
             since = batch.next_batch
             self._p.position.save(since)
+            if self._reminders is None and self._p.reminders is not None:  # the client knows the rooms now
+                self._reminders = asyncio.create_task(self._p.reminders.run())
             await self._upkeep()
         await self._p.tasks.drain()
 

@@ -78,17 +78,21 @@ class StreamingReply:
         clock: Callable[[], float] = time.monotonic,
         *,
         resumed: bool = False,
+        rewrite: tuple[str, str] | None = None,
     ) -> None:
         # `resumed`: an earlier run may have posted this reply with other words (the same
         # transaction id then returns that old message), so the final edit always goes out.
-        self._resumed = resumed
+        # `rewrite`: (an answer's message, the reaction that asked for it): write into
+        # that message with edits of their own (its edit history keeps the earlier text).
+        self._resumed = resumed or rewrite is not None
+        self._salt = rewrite[1] if rewrite else ""
         self._sender = sender
         self._target = target
         self._throttle = throttle
         self._clock = clock
         self._first_words_at: float | None = None
         self._status: asyncio.Future[None] | None = None
-        self.event_id: str | None = None
+        self.event_id: str | None = rewrite[0] if rewrite else None
         self.shown = ""
 
     @property
@@ -166,7 +170,7 @@ class StreamingReply:
         return await asyncio.to_thread(self._target.reply, text, notice=notice)
 
     def _txn(self, *parts: str) -> str:
-        return txn_id(*parts, self._target.event_id)
+        return txn_id(*parts, self._target.event_id, *((self._salt,) if self._salt else ()))
 
     async def _edit(self, text: str, txn: str, *, notice: bool = False) -> None:
         assert self.event_id is not None

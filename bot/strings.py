@@ -61,7 +61,12 @@ COMMANDS_HELP = (
     "- `!use #room`: in our direct chat, answer from that room's files (`!use off` to stop)\n"
     "- `!persona <text>`: the role I take in this room (moderators; `!persona` shows it, "
     "`!persona reset` clears it)\n"
-    "- `!remember <fact>`, `!notes`, `!forget <n>`: notes everyone in this room shares with me\n\n"
+    "- `!remember <fact>`, `!notes`, `!forget <n>`: notes everyone in this room shares with me\n"
+    "- `@{bot} remind us friday 18:00 to …`, `@{bot} remind me in 2 hours to …`, "
+    "`@{bot} every monday 9:00 …`: a reminder posted in this room at that time\n"
+    "- `!reminders`: this room's reminders; `!cancel <n>`: cancel one (yours, or any as a moderator)\n"
+    "- `!timezone Europe/Berlin`: your time zone for reminders (`!timezone room …`: the room's, "
+    "for moderators)\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
 SUMMARY_HEADING = "**Summary: {span}** ({count})"
@@ -204,3 +209,71 @@ NOTES_NOT_YOURS = (
     "Sorry, only the person who added note {number}, or one of the room's moderators, can remove it."
 )
 NOTES_FORGOTTEN = "Done: I've forgotten the note “{text}”."
+
+
+# Reminders: `@bot remind …` (bot/reminders/setter.py), what is posted (bot/reminders/messages.py),
+# `!timezone`, `!reminders` and `!cancel` (bot/reminders/commands.py).
+REMINDER_EXAMPLES = (
+    "- `@{bot} remind us friday 18:00 to bring the chairs`\n"
+    "- `@{bot} remind me in 2 hours to call Anna`\n"
+    "- `@{bot} remind me tomorrow at 9:00 to send the invoice`\n"
+    "- `@{bot} every monday 9:00 water the plants`"
+)
+REMINDER_UNCLEAR = (
+    "Sorry, I couldn't tell when to remind you. Name a day and a time, or a delay, for example:\n{examples}"
+)
+REMINDER_PAST = (
+    "That time has already passed ({when}), so I did not set the reminder. Name a time still to come."
+)
+REMINDER_TOO_FAR = "That is more than five years ahead, further than I keep reminders. Name a nearer time."
+REMINDER_ROOM_FULL = (
+    "This room already has {limit} reminders, the most it can have. `!reminders` lists them; "
+    "`!cancel <n>` removes one."
+)
+REMINDER_PERSON_FULL = (
+    "You already have {limit} reminders (in all your rooms), the most one person can have. "
+    "`!cancel <n>` in a reminder's room removes it."
+)
+REMINDER_SET = "Done: I'll remind {whom} {schedule}: {text}\n`!reminders` lists this room's reminders."
+REMINDER_WHOM_ME = "you"
+REMINDER_WHOM_US = "this room"
+REMINDER_ONCE = "on {when} ({zone})"
+REMINDER_EVERY_WEEK = "every {weekday} at {clock} ({zone}), next on {when}"
+REMINDER_EVERY_DAY = "every day at {clock} ({zone}), next on {when}"
+REMINDER_POST = "⏰ {text}"
+REMINDER_POST_FOR = "⏰ {person}: {text}"
+REMINDER_LATE_OFFLINE = "\n\n_(late: the assistant was offline at {clock})_"
+REMINDER_LATE = "\n\n_(late: this was due at {clock})_"
+REMINDER_MISSED = (
+    "I missed a reminder for {when}: the assistant was offline then and for more than {grace} after. "
+    "It was: {text}"
+)
+REMINDER_NO_TEXT = "(no text)"
+REMINDERS_NONE = "This room has no reminders. Set one with `@{bot} remind us friday 18:00 to …`."
+REMINDERS_HEADER = "This room's reminders (`!cancel <n>` removes one):"
+REMINDERS_LINE = "{number}. {schedule}: {text} (set by {name})"
+CANCEL_USAGE = "Say which reminder to cancel by its number, for example `!cancel 2`. `!reminders` lists them."
+CANCEL_NO_SUCH = "There is no reminder {number} here (the room has {count}). `!reminders` lists them."
+CANCEL_NOT_YOURS = (
+    "Sorry, only the person who set reminder {number}, or one of the room's moderators, can cancel it."
+)
+CANCEL_DONE = "Done: I cancelled the reminder {schedule}: {text}"
+TIMEZONE_YOURS = "Your time zone for reminders is {zone}{default}. Change it with `!timezone Europe/Berlin`."
+TIMEZONE_DEFAULT = " (the default: you have not chosen one)"
+TIMEZONE_ROOM = "This room's time zone is {zone} (set by {name}): `remind us` here uses it."
+TIMEZONE_ROOM_NONE = (
+    "This room has no time zone of its own: `remind us` here uses the time zone of whoever asks. "
+    "A moderator can set one with `!timezone room Europe/Berlin`."
+)
+TIMEZONE_SET = "Done: your time zone is {zone}. Reminders you set from now on use it."
+TIMEZONE_CLEARED = "Done: your time zone is back to the default, UTC."
+TIMEZONE_ROOM_SET = "Done: this room's time zone is {zone}; `remind us` here uses it."
+TIMEZONE_ROOM_CLEARED = "Done: this room has no time zone of its own any more."
+TIMEZONE_UNKNOWN = (
+    "I don't know the time zone {zone}. Use a name from the IANA list, like `Europe/Berlin`, "
+    "`America/New_York` or `Asia/Tokyo`."
+)
+TIMEZONE_ROOM_REFUSED = (
+    "Sorry, only the room's moderators (people who may change its settings) can set its time zone. "
+    "`!timezone Europe/Berlin` sets your own."
+)

@@ -17,10 +17,12 @@ from aiohttp_session import get_session
 from aiohttp_session import setup as setup_sessions
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
+from appdb.answers import AnswerStore
 from appdb.conversations import ConversationStore
 from appdb.engine import create_schema, make_engine
 from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
+from appdb.room_notes import RoomNotesStore
 from appdb.usage import UsageStore
 from appdb.user_settings import UserSettingsStore
 from common.model_choice import ModelChoice
@@ -34,6 +36,7 @@ from portal.admin.audit import AuditLog
 from portal.admin.roles import AdminRoles
 from portal.app_keys import (
     ADMIN_ROLES,
+    ANSWERS,
     AUDIT,
     CATALOGUE,
     CONVERSATIONS,
@@ -50,6 +53,7 @@ from portal.app_keys import (
     OLLAMA_SERVERS,
     POLICY,
     POOLS,
+    ROOM_NOTES,
     SETTINGS,
     SIGNUP_THROTTLE,
     UPLOADS_FOLDER,
@@ -95,6 +99,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[LOGINS] = LoginStore(engine, settings.token_key(), settings.session_idle_s, settings.session_max_s)
     app[POLICY] = PolicyStore(engine)
     app[USAGE] = UsageStore(engine)
+    app[ANSWERS] = AnswerStore(engine)
     app[MODEL_CHOICE] = ModelChoice(
         UserSettingsStore(engine), app[CATALOGUE], settings.ollama_model, allow_list=app[POLICY]
     )
@@ -102,6 +107,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[ADMIN_ROLES] = AdminRoles(engine, settings.admin_users)
     app[AUDIT] = AuditLog(engine)
     app[KNOWLEDGE] = KnowledgeStore(engine)
+    app[ROOM_NOTES] = RoomNotesStore(engine)
     yield
     await engine.dispose()
 

@@ -8,9 +8,11 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from appdb.answers import AnswerStore
 from appdb.conversations import ConversationStore
 from appdb.knowledge import KnowledgeStore
 from appdb.policy_store import PolicyStore
+from appdb.room_notes import RoomNotesStore
 from appdb.usage import UsageStore
 from common.model_choice import ModelChoice
 from common.ollama_catalogue import ModelCatalogue
@@ -39,10 +41,12 @@ ADMIN_ROLES = web.AppKey("admin_roles", AdminRoles)
 AUDIT = web.AppKey("audit_log", AuditLog)  # admin actions
 POLICY = web.AppKey("policy", PolicyStore)  # the assistant's access, quota and models
 USAGE = web.AppKey("usage", UsageStore)
+ANSWERS = web.AppKey("answers", AnswerStore)
 INVITE_THROTTLE = web.AppKey("invite_throttle", Throttle)  # invitation codes tried per address
 MEDIA_SLOTS = web.AppKey("media_slots", PerUserSlots)  # media downloads in flight, per person
 UPLOADS_FOLDER = web.AppKey("uploads_folder", Path)  # files being uploaded (portal.uploads)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeStore)  # the files of each room's knowledge
+ROOM_NOTES = web.AppKey("room_notes", RoomNotesStore)  # what each room asked the assistant to remember
 
 # Per request: the logged-in user (absent for visitors).
 USER = web.RequestKey("portal_user", PortalUser)

@@ -216,3 +216,35 @@ async def wait_until_member(user: MatrixUser, room_id: str, member_id: str, time
         ),
         timeout=timeout,
     )
+
+
+async def room_with_bot(
+    owner: MatrixUser,
+    bot_id: str,
+    *others: MatrixUser,
+    alias: str | None = None,
+    visibility: str = "shared",
+    bot_level: int | None = None,
+) -> str:
+    """A new private group room of `owner` (its creator) with the bot and `others` joined;
+    returns once the bot has joined. `bot_level`: the bot's power level (None: the default)."""
+    from nio import RoomCreateResponse, RoomPreset
+
+    created = await owner.client.room_create(
+        preset=RoomPreset.private_chat,
+        invite=[bot_id, *(user.user_id for user in others)],
+        alias=alias,
+        power_level_override={"users": {bot_id: bot_level}} if bot_level is not None else None,
+        initial_state=[
+            {
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": {"history_visibility": visibility},
+            }
+        ],
+    )
+    assert isinstance(created, RoomCreateResponse), created
+    await wait_until_member(owner, created.room_id, bot_id)
+    for user in others:
+        await user.join(created.room_id)
+    return created.room_id

@@ -71,11 +71,17 @@ def free_port() -> int:
 
 
 def echo_reply(request: dict[str, Any]) -> str:
-    """Default answer: repeat the last user message, so tests can tell answers apart."""
+    """Default answer: repeat the last user message, so tests can tell answers apart. In a
+    group room the bot sends the room's recent messages and "<name> asks: <question>":
+    only the question is repeated (tests of the room context read the request itself)."""
     last: dict[str, Any] = next(
         (m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {}
     )
-    return f"You said: {last.get('content', '')}"
+    content = last.get("content", "")
+    if isinstance(content, str):
+        content = content.split("</room>\n\n", 1)[-1]
+        content = re.sub(r"^[^\n]*? asks: ", "", content, count=1)
+    return f"You said: {content}"
 
 
 def split_words(text: str, per_piece: int) -> list[str]:

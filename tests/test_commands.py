@@ -40,3 +40,21 @@ def test_parse_command(text: str, expected: Command | None) -> None:
 )
 def test_resolve_model_name(wanted: str, available: list[str], expected: str | None) -> None:
     assert resolve_model_name(wanted, available) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!timezone", Command(CommandName.TIMEZONE, "", "!timezone")),
+        ("!timezone Europe/Berlin", Command(CommandName.TIMEZONE, "Europe/Berlin", "!timezone")),
+        (
+            "!TimeZone room America/New_York",
+            Command(CommandName.TIMEZONE, "room America/New_York", "!timezone"),
+        ),
+        ("!reminders", Command(CommandName.REMINDERS, "", "!reminders")),
+        ("!cancel 3", Command(CommandName.CANCEL, "3", "!cancel")),
+        ("!cancel", Command(CommandName.CANCEL, "", "!cancel")),
+    ],
+)
+def test_parse_reminder_commands(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected

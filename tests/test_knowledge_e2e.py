@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from nio import RoomCreateResponse, RoomPreset, RoomRedactResponse, UploadResponse
+from nio import RoomRedactResponse, UploadResponse
 from sqlalchemy import select
 
 from appdb.engine import default_database_url, make_engine
@@ -32,7 +32,7 @@ from bot.crypto import keys_housekeeping
 from bot.formatting import defuse_mentions
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
-from tests.matrix_user import AnswerView, MatrixUser, open_direct_chat, wait_for_answer
+from tests.matrix_user import AnswerView, MatrixUser, open_direct_chat, room_with_bot, wait_for_answer
 from tests.ollama_double import FakeModel, OllamaDouble
 from tests.pdf_files import make_encrypted_pdf, make_flate_bomb, make_page_bomb, make_pdf, make_scanned_pdf
 from tests.synapse_server import SynapseServer
@@ -102,24 +102,6 @@ async def knowledge(synapse: SynapseServer) -> AsyncIterator[KnowledgeStore]:
     engine = make_engine(synapse.app_database_url or default_database_url(synapse.settings.data_dir))
     yield KnowledgeStore(engine)
     await engine.dispose()
-
-
-async def room_with_bot(alice: MatrixUser, bot_id: str, *others: MatrixUser, alias: str | None = None) -> str:
-    created = await alice.client.room_create(
-        preset=RoomPreset.private_chat, invite=[bot_id, *(u.user_id for u in others)], alias=alias
-    )
-    assert isinstance(created, RoomCreateResponse), created
-    await alice.wait_for(
-        created.room_id,
-        lambda e: (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == bot_id
-            and e["content"].get("membership") == "join"
-        ),
-    )
-    for user in others:
-        await user.join(created.room_id)
-    return created.room_id
 
 
 async def post_file(

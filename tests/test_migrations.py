@@ -44,7 +44,7 @@ async def test_upgrade_from_the_first_revision_keeps_conversations_and_settings(
             )
 
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0008"
+    assert await current_revision(empty_engine) == "0009"
     assert await UserSettingsStore(empty_engine).get_model("@alice:localhost") == "llava:latest"
     memory = ConversationStore(empty_engine, window_messages=10)
     assert await memory.recent("@alice:localhost", "!dm:localhost") == [
@@ -57,7 +57,7 @@ async def test_upgrade_from_the_first_revision_keeps_conversations_and_settings(
 async def test_upgrading_twice_changes_nothing(empty_engine: AsyncEngine) -> None:
     await upgrade(empty_engine)
     await upgrade(empty_engine)
-    assert await current_revision(empty_engine) == "0008"
+    assert await current_revision(empty_engine) == "0009"
 
 
 async def test_migrations_build_the_schema_the_models_describe(empty_engine: AsyncEngine) -> None:

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appdb.knowledge import FileState
+from common.power_levels import may_redact_others
 from portal.knowledge import strings
 from portal.knowledge.file_kinds import ContentCheck, kind_of
 from portal.knowledge.files import row, status_words
-from common.power_levels import may_redact_others
 from portal.knowledge.rooms import unnamed_room_name
 from portal.uploads import UploadRefused
 

@@ -144,3 +144,25 @@ async def test_logging_in_never_leaves_the_site(portal: TestClient, next_url: st
         "/login", {"username": name, "password": "a long passphrase 42", "next": next_url}
     )
     assert response.status == 303 and response.headers["Location"] == "/"
+
+
+async def test_the_home_page_describes_what_the_assistant_does_in_a_room(portal: TestClient) -> None:
+    home = await (await portal.get("/")).text()
+    for command in (
+        "!summary",
+        "!docs",
+        "!use #room",
+        "!persona",
+        "!remember",
+        "!notes",
+        "!forget",
+        "🔁",
+        "⏩",
+        "👍",
+        "remind us friday",
+        "!timezone",
+        "!reminders",
+        "!cancel",
+        "Markdown or JSON",
+    ):
+        assert command.replace("<", "&lt;") in home, command

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from nio import RoomCreateResponse, RoomPreset, RoomPutStateResponse
+from nio import RoomPutStateResponse
 
 from bot import strings
 from common.room_persona import PERSONA_EVENT_TYPE
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
-from tests.matrix_user import AnswerView, MatrixUser, open_direct_chat, wait_for_answer
+from tests.matrix_user import AnswerView, MatrixUser, open_direct_chat, room_with_bot, wait_for_answer
 from tests.ollama_double import OllamaDouble
 from tests.synapse_server import SynapseServer
 
@@ -26,26 +26,15 @@ async def _named(make_user: UserFactory, name: str) -> MatrixUser:
     return user
 
 
-async def _room(owner: MatrixUser, bot_id: str, *others: MatrixUser, bot_level: int | None = 50) -> str:
-    """A group room of `owner` (its creator) with the bot, at `bot_level` (None: the default)."""
-    override: dict[str, Any] = {"users": {bot_id: bot_level}} if bot_level is not None else {}
-    created = await owner.client.room_create(
-        preset=RoomPreset.private_chat,
-        invite=[bot_id, *(u.user_id for u in others)],
-        power_level_override=override or None,
-    )
-    assert isinstance(created, RoomCreateResponse), created
-    await owner.wait_for(
-        created.room_id,
-        lambda e: (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == bot_id
-            and e["content"].get("membership") == "join"
-        ),
-    )
-    for user in others:
-        await user.join(created.room_id)
-    return created.room_id
+async def _room(
+    owner: MatrixUser,
+    bot_id: str,
+    *others: MatrixUser,
+    bot_level: int | None = 50,
+    visibility: str = "shared",
+) -> str:
+    """A group room of `owner` with the bot, a moderator by default (it may set the persona)."""
+    return await room_with_bot(owner, bot_id, *others, bot_level=bot_level, visibility=visibility)
 
 
 async def _ask(user: MatrixUser, room_id: str, bot_id: str, text: str) -> AnswerView:
@@ -183,3 +172,21 @@ async def test_in_a_group_room_the_model_knows_who_said_what_and_in_a_direct_cha
     dm, _ = await open_direct_chat(ben, bot_id)
     await _ask(ben, dm, bot_id, "what is a fork in chess?")
     assert _last(ollama.chat_requests()[-1]) == "what is a fork in chess?"
+
+
+async def test_the_room_context_holds_only_what_the_asker_could_read(
+    synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, make_user: UserFactory
+) -> None:
+    bot_id = synapse.provisioned.bot_user_id
+    anna, ben, carla = [await _named(make_user, name) for name in ("Anna", "Ben", "Carla")]
+    room_id = await _room(anna, bot_id, ben, visibility="joined")
+    await anna.send(room_id, "Before Carla comes: the surprise party is on Sunday.")
+    await anna.client.room_invite(room_id, carla.user_id)
+    await carla.join(room_id)
+    await anna.send(room_id, "Welcome Carla! We meet on Friday.")
+    await _ask(carla, room_id, bot_id, "@bot when do we meet?")
+    sent = _last(ollama.chat_requests()[-1])
+    assert "Anna: Welcome Carla! We meet on Friday." in sent
+    assert "surprise party" not in str(ollama.chat_requests()[-1]["messages"])
+    await _ask(ben, room_id, bot_id, "@bot what is planned?")
+    assert "Anna: Before Carla comes: the surprise party is on Sunday." in _last(ollama.chat_requests()[-1])

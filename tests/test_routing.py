@@ -121,3 +121,50 @@ def test_route_direct_chats_commands_and_images(
 )
 def test_strip_reply_fallback(body: str, expected: str) -> None:
     assert strip_reply_fallback(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "action", "question"),
+    [
+        # An addressed message starting with "remind" or "every" (whole words) sets a reminder.
+        (
+            IncomingMessage(ALICE, "@bot remind us friday 18:00 to bring the chairs"),
+            Action.REMIND,
+            "remind us friday 18:00 to bring the chairs",
+        ),
+        (IncomingMessage(ALICE, "@bot Remind me in 2 hours"), Action.REMIND, "Remind me in 2 hours"),
+        (IncomingMessage(ALICE, "@bot: REMIND: call Anna"), Action.REMIND, "REMIND: call Anna"),
+        (IncomingMessage(ALICE, "@bot every monday 9:00 water"), Action.REMIND, "every monday 9:00 water"),
+        (
+            IncomingMessage(ALICE, "remind me at 9 to stretch", is_direct=True),
+            Action.REMIND,
+            "remind me at 9 to stretch",
+        ),
+        (
+            IncomingMessage(ALICE, "Every day at 8: pills", is_direct=True),
+            Action.REMIND,
+            "Every day at 8: pills",
+        ),
+        (
+            IncomingMessage(ALICE, "remind me tomorrow", mentioned_user_ids=("@bot:localhost",)),
+            Action.REMIND,
+            "remind me tomorrow",
+        ),
+        # Not whole words, not at the start, or not addressed: not a reminder.
+        (IncomingMessage(ALICE, "@bot reminders are useful?"), Action.ANSWER, "reminders are useful?"),
+        (IncomingMessage(ALICE, "@bot everyone here?"), Action.ANSWER, "everyone here?"),
+        (IncomingMessage(ALICE, "@bot can you remind me at 9?"), Action.ANSWER, "can you remind me at 9?"),
+        (IncomingMessage(ALICE, "remind us friday 18:00 to bring the chairs"), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "every monday we meet"), Action.IGNORE, ""),
+        (IncomingMessage("@bot:localhost", "remind me", is_direct=True), Action.IGNORE, ""),
+        (IncomingMessage(ALICE, "@bot remind me", msgtype="m.notice"), Action.IGNORE, ""),
+        # The reminder commands are commands.
+        (IncomingMessage(ALICE, "@bot !reminders"), Action.COMMAND, "!reminders"),
+        (IncomingMessage(ALICE, "!cancel 2", is_direct=True), Action.COMMAND, "!cancel 2"),
+        (IncomingMessage(ALICE, "!reminders"), Action.IGNORE, ""),  # unaddressed in a group room
+    ],
+)
+def test_route_reminders(message: IncomingMessage, action: Action, question: str) -> None:
+    decision = route(message, BOT)
+    assert decision.action is action, decision.reason
+    assert decision.question == question

@@ -13,11 +13,10 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
-from nio import RoomCreateResponse, RoomPreset
 
 from tests.bot_process import BotProcess
 from tests.conftest import UserFactory
-from tests.matrix_user import AnswerView, MatrixUser, wait_for_answer
+from tests.matrix_user import AnswerView, MatrixUser, room_with_bot, wait_for_answer
 from tests.ollama_double import OllamaDouble, echo_reply
 from tests.synapse_server import SynapseServer
 from tests.test_encryption_e2e import encrypted_dm, send_undecryptable
@@ -73,35 +72,7 @@ async def club(synapse: SynapseServer, bot: BotProcess, ollama: OllamaDouble, ma
     alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
     bot_id = synapse.provisioned.bot_user_id
     ollama.reply = summary_model
-    return Club(alice, bob, await _room_with_bot(alice, bot_id, bob), bot_id)
-
-
-async def _room_with_bot(
-    alice: MatrixUser, bot_id: str, *others: MatrixUser, visibility: str = "shared"
-) -> str:
-    created = await alice.client.room_create(
-        preset=RoomPreset.private_chat,
-        invite=[bot_id, *(user.user_id for user in others)],
-        initial_state=[
-            {
-                "type": "m.room.history_visibility",
-                "state_key": "",
-                "content": {"history_visibility": visibility},
-            }
-        ],
-    )
-    assert isinstance(created, RoomCreateResponse), created
-    await alice.wait_for(
-        created.room_id,
-        lambda e: (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == bot_id
-            and e["content"].get("membership") == "join"
-        ),
-    )
-    for user in others:
-        await user.join(created.room_id)
-    return created.room_id
+    return Club(alice, bob, await room_with_bot(alice, bot_id, bob), bot_id)
 
 
 async def test_a_summary_links_each_point_to_its_message_and_names_who_said_it(
@@ -198,7 +169,7 @@ async def test_a_summary_holds_only_what_the_asker_could_read(
     alice, bob = await _named(make_user, "alice"), await _named(make_user, "bob")
     carol = await _named(make_user, "carol")
     bot_id = synapse.provisioned.bot_user_id
-    room_id = await _room_with_bot(alice, bot_id, bob, visibility=visibility)
+    room_id = await room_with_bot(alice, bot_id, bob, visibility=visibility)
     ollama.reply = summary_model
     await bob.send(room_id, "the surprise party is for carol, keep it quiet")
     await alice.client.room_invite(room_id, carol.user_id)

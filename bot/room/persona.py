@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 
 from bot import strings
+from bot.formatting import defuse_mentions
 from bot.matrix_io import MatrixActionFailed, MatrixIO
-from common.room_persona import PERSONA_EVENT_TYPE, Persona
+from common.room_persona import PERSONA_EVENT_TYPE, Persona, persona_from_event
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,14 @@ class Personas:
         """`!persona` (show), `!persona reset`, `!persona <text>`."""
         wanted = argument.strip()
         if not wanted:
-            persona = await self.of(room_id)
+            # Who set it: the sender the homeserver vouches for (the person the bot names
+            # when the bot wrote it); a `set_by` written by anyone else is only a claim.
+            event = (await self._matrix.state_events(room_id, PERSONA_EVENT_TYPE)).get(PERSONA_EVENT_TYPE)
+            persona = persona_from_event(event, self._bot)
             if persona is None:
                 return strings.PERSONA_NONE
-            return strings.PERSONA_SHOW.format(prompt=persona.prompt, by=persona.set_by or "a moderator")
+            quoted = "\n> ".join(defuse_mentions(persona.prompt[:PERSONA_MAX_CHARS]).splitlines())
+            return strings.PERSONA_SHOW.format(prompt=quoted, by=persona.set_by or "a moderator")
         if len(wanted) > PERSONA_MAX_CHARS:
             return strings.PERSONA_TOO_LONG.format(limit=PERSONA_MAX_CHARS, length=len(wanted))
         power = await self._matrix.power(room_id)

@@ -58,11 +58,22 @@ class Where:
 
 
 class RoomHistory:
-    def __init__(self, client: AsyncClient, max_messages: int, max_pages: int, page: int = PAGE) -> None:
+    def __init__(
+        self,
+        client: AsyncClient,
+        max_messages: int,
+        max_pages: int,
+        page: int = PAGE,
+        *,
+        synced_view: bool = False,
+    ) -> None:
         self._client = client
         self._max_messages = max_messages
         self._max_pages = max_pages
         self._page = page
+        # `synced_view`: take the room's visibility and the asker's membership from what the
+        # bot's sync knows (no request) rather than asking the homeserver now.
+        self._synced_view = synced_view
 
     async def span(self, where: Where, request: SummaryRequest) -> Span:
         visibility, membership = await self._asker_view(where)
@@ -93,6 +104,10 @@ class RoomHistory:
 
     async def _asker_view(self, where: Where) -> tuple[str, str]:
         """The room's history visibility now, and the asker's membership now."""
+        room = self._client.rooms.get(where.room_id) if self._synced_view else None
+        if room is not None:
+            joined = where.asker in room.users and where.asker not in room.invited_users
+            return room.history_visibility or "shared", "join" if joined else "leave"
         visibility = await self._state(where.room_id, "m.room.history_visibility", "", "history_visibility")
         membership = await self._state(where.room_id, "m.room.member", where.asker, "membership")
         return visibility or "shared", membership or "leave"

@@ -15,7 +15,7 @@ from common.synapse_errors import SynapseError
 from portal.accounts.logins import PortalUser
 from portal.admin.usage_chart import bars
 from portal.admin.views import admin_only, homeserver_admin_token, said, say
-from portal.app_keys import AUDIT, CATALOGUE, MATRIX, POLICY, SETTINGS, USAGE
+from portal.app_keys import ANSWERS, AUDIT, CATALOGUE, MATRIX, POLICY, SETTINGS, USAGE
 
 MAX_LIMIT = 10_000_000
 REPORT_DAYS = (7, 30, 90)
@@ -120,7 +120,14 @@ async def usage_page(request: web.Request, user: PortalUser) -> web.StreamRespon
     raw = request.query.get("days", "30")
     days = int(raw) if raw.isdigit() and int(raw) in REPORT_DAYS else 30
     report = await request.app[USAGE].report(days)
-    context = {"report": report, "days": days, "choices": REPORT_DAYS, "chart": bars(report.by_day)}
+    feedback = await request.app[ANSWERS].feedback(report.since)
+    context = {
+        "report": report,
+        "feedback": feedback,
+        "days": days,
+        "choices": REPORT_DAYS,
+        "chart": bars(report.by_day),
+    }
     return aiohttp_jinja2.render_template("admin_usage.html", request, context)
 
 
