@@ -38,9 +38,12 @@ lint: $(STAMP)
 # The end-to-end tests run again against Synapse on PostgreSQL, and on PostgreSQL with a
 # generic worker and Redis replication, wherever those services answer (always in CI).
 # The app database (memory, ledger, portal logins) is on PostgreSQL in those runs too.
+# The worker rerun takes the core of them; the PostgreSQL rerun adds the features that
+# write the most to the app database (summaries' usage, a room's knowledge).
 E2E := tests/test_bot_e2e.py tests/test_assistant_e2e.py tests/test_reliability_e2e.py \
        tests/test_encryption_e2e.py tests/test_worker_mode.py tests/test_portal_chat.py \
-       tests/test_malformed_events_e2e.py tests/test_summary_e2e.py tests/test_knowledge_e2e.py
+       tests/test_malformed_events_e2e.py
+E2E_PG := $(E2E) tests/test_summary_e2e.py tests/test_knowledge_e2e.py
 
 # The accessibility tests inject axe-core into the pages, installed with npm from
 # tests/browser/package-lock.json; without npm they skip and say why (CI has npm).
@@ -55,7 +58,7 @@ test: lint $(AXE)
 	$(PY) -m pytest
 	@if $(PY) -m tests.services postgres redis; then \
 	  echo "== end-to-end tests with Synapse on PostgreSQL =="; \
-	  TEST_SYNAPSE_MODE=postgres $(PY) -m pytest -q $(E2E) && \
+	  TEST_SYNAPSE_MODE=postgres $(PY) -m pytest -q $(E2E_PG) && \
 	  echo "== end-to-end tests with Synapse workers (generic_worker + Redis + PostgreSQL) ==" && \
 	  TEST_SYNAPSE_MODE=workers $(PY) -m pytest -q $(E2E); \
 	elif [ -n "$$CI" ]; then echo "CI needs PostgreSQL and Redis"; exit 1; \

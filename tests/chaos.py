@@ -26,7 +26,7 @@ from typing import Any
 
 from tests.bot_process import BotProcess
 from tests.matrix_user import MatrixUser
-from tests.ollama_double import OllamaDouble
+from tests.ollama_double import OllamaDouble, asked_question
 from tests.synapse_server import SynapseServer, start_synapse
 
 ANSWER_WORDS = 8
@@ -36,7 +36,9 @@ SUMMARY = "!summary 5"
 def answer_for(request: dict[str, Any]) -> str:
     """What the model says to a question: the question, then some words (so an answer
     streams in pieces, and a cut one can be told from a complete one)."""
-    question = next(m for m in reversed(request["messages"]) if m["role"] == "user")["content"]
+    question = asked_question(
+        next(m for m in reversed(request["messages"]) if m["role"] == "user")["content"]
+    )
     return f"Re {question}: " + " ".join(f"w{i}" for i in range(ANSWER_WORDS))
 
 

@@ -78,10 +78,14 @@ def echo_reply(request: dict[str, Any]) -> str:
         (m for m in reversed(request.get("messages", [])) if m.get("role") == "user"), {}
     )
     content = last.get("content", "")
-    if isinstance(content, str):
-        content = content.split("</room>\n\n", 1)[-1]
-        content = re.sub(r"^[^\n]*? asks: ", "", content, count=1)
-    return f"You said: {content}"
+    return f"You said: {asked_question(content) if isinstance(content, str) else content}"
+
+
+def asked_question(content: str) -> str:
+    """The person's own words in a user message: in a group room the bot sends the room's
+    recent messages and "<name> asks: <question>"; elsewhere the message is the question."""
+    content = content.split("</room>\n\n", 1)[-1]
+    return re.sub(r"^[^\n]*? asks: ", "", content, count=1)
 
 
 def split_words(text: str, per_piece: int) -> list[str]:

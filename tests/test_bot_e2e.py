@@ -27,7 +27,8 @@ async def test_bot_answers_in_public_room(
     assert answer.reply["content"]["m.mentions"] == {"user_ids": [alice.user_id]}
     sent = ollama.chat_requests()[-1]
     assert sent["model"] == "llama3:latest"
-    assert sent["messages"][-1] == {"role": "user", "content": "hello"}
+    assert sent["messages"][-1]["role"] == "user"
+    assert sent["messages"][-1]["content"].endswith(" asks: hello")  # a group room: who asks
     assert sent["messages"][0]["role"] == "system"
 
 

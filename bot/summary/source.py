@@ -71,8 +71,10 @@ class RoomHistory:
         self._max_messages = max_messages
         self._max_pages = max_pages
         self._page = page
-        # `synced_view`: take the room's visibility and the asker's membership from what the
-        # bot's sync knows (no request) rather than asking the homeserver now.
+        # `synced_view`: for a few recent messages (a question's room context), cheaply: the
+        # room's visibility and the asker's membership as the bot's sync knows them, and the
+        # history read back from the room's end, skipping what came after the question,
+        # without `/context` (which returns the room's whole state: slow in a big room).
         self._synced_view = synced_view
 
     async def span(self, where: Where, request: SummaryRequest) -> Span:
@@ -82,8 +84,12 @@ class RoomHistory:
         span = Span()
         edits: dict[tuple[str, str], str] = {}  # (original id, editor) → newest text, met first
         reading = _Reading()
+        before_question = not self._synced_view  # read from the room's end: skip what came after
         async for event in self._events(where, reading):
             item = walk.step(event)
+            if not before_question:
+                before_question = isinstance(event, Said) and event.event_id == where.question_id
+                continue
             if item is None or item.event_id == where.question_id:
                 continue
             if request.since_ms is not None and item.ts_ms < request.since_ms:
@@ -124,13 +130,15 @@ class RoomHistory:
     async def _events(self, where: Where, reading: _Reading) -> AsyncIterator[HistoryEvent]:
         """The room's events before the question, newest first, parsed; at most max_pages
         pages (`reading.cut_short` says when there was more)."""
-        context = await self._client.room_context(where.room_id, where.question_id, limit=0)
-        # From just after the question, back (Synapse's `start` for limit=0 is no use here).
-        if not isinstance(context, RoomContextResponse) or not context.end:
-            raise HistoryUnavailable(
-                f"context of {where.question_id}: {getattr(context, 'message', context)}"
-            )
-        token = context.end
+        token: str | None = None  # the room's end
+        if not self._synced_view:
+            context = await self._client.room_context(where.room_id, where.question_id, limit=0)
+            # From just after the question, back (Synapse's `start` for limit=0 is no use here).
+            if not isinstance(context, RoomContextResponse) or not context.end:
+                raise HistoryUnavailable(
+                    f"context of {where.question_id}: {getattr(context, 'message', context)}"
+                )
+            token = context.end
         for _ in range(self._max_pages):
             page = await self._client.room_messages(
                 where.room_id,
