@@ -110,7 +110,7 @@ class ModelWriter:
             return strings.MODEL_CANNOT_CHAT.format(model=failure.model)
         if isinstance(failure, OllamaRefused):
             return strings.AI_REFUSED.format(reason=failure.reason)
-        if isinstance(failure, ServerUnreachable):
+        if isinstance(failure, ServerUnreachable) or not self._servers.up:  # none answers
             return strings.AI_NOT_RUNNING.format(urls=", ".join(s.url for s in self._servers.servers))
         return strings.AI_UNAVAILABLE
 

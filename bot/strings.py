@@ -66,7 +66,9 @@ COMMANDS_HELP = (
     "`@{bot} every monday 9:00 …`: a reminder posted in this room at that time\n"
     "- `!reminders`: this room's reminders; `!cancel <n>`: cancel one (yours, or any as a moderator)\n"
     "- `!timezone Europe/Berlin`: your time zone for reminders (`!timezone room …`: the room's, "
-    "for moderators)\n\n"
+    "for moderators)\n"
+    "- React to one of my answers with 🔁 to have it answered again, ⏩ to continue one that "
+    "stopped at the length limit, 👍 or 👎 to tell the admins how I did\n\n"
     "In other rooms, start with `@{bot}`: `@{bot} <question>` or `@{bot} !help`."
 )
 SUMMARY_HEADING = "**Summary: {span}** ({count})"

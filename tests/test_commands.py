@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import Command, CommandName, parse_command
+from bot.commands import Command, CommandName, help_text, parse_command
 from common.model_choice import resolve_model_name
 
 
@@ -58,3 +58,25 @@ def test_resolve_model_name(wanted: str, available: list[str], expected: str | N
 )
 def test_parse_reminder_commands(text: str, expected: Command) -> None:
     assert parse_command(text) == expected
+
+
+def test_help_names_every_thing_the_assistant_does_in_a_room() -> None:
+    shown = help_text("bot")
+    for part in (
+        "!summary",
+        "!docs",
+        "!use #room",
+        "!persona",
+        "!remember",
+        "!notes",
+        "!forget",
+        "remind us",
+        "!reminders",
+        "!cancel",
+        "!timezone",
+        "🔁",
+        "⏩",
+        "👍",
+        "👎",
+    ):
+        assert part in shown, part
